@@ -1,0 +1,2 @@
+// Placeholder: the injectable file I/O the journal writes through (being written).
+export interface FileIO {}
