@@ -361,12 +361,12 @@ const GOOD = wire('SEND\n', 'destination:/queue/a\n', '\n', 'ok', NUL);
 
 export const MALFORMED: MalformedFixture[] = [
   {
-    name: 'a lower-case command',
+    name: 'a digit in the command',
     version: '1.2',
-    bytes: wire('send\n', '\n', NUL),
+    bytes: wire('SEND2\n', '\n', NUL),
     framesBefore: 0,
     code: 'TANDEM_ERR_MALFORMED_FRAME',
-    message: 'frame 1: the command line has byte 0x73 ("s") at column 1; a command is upper-case letters A-Z',
+    message: 'frame 1: the command line has byte 0x32 ("2") at column 5; a command is letters A-Z (the session rejects unknown ones)',
   },
   {
     name: 'an HTTP request (at its first space)',
@@ -374,7 +374,7 @@ export const MALFORMED: MalformedFixture[] = [
     bytes: wire('GET / HTTP/1.1\r\n', 'Host: example\r\n', '\r\n'),
     framesBefore: 0,
     code: 'TANDEM_ERR_MALFORMED_FRAME',
-    message: 'frame 1: the command line has byte 0x20 (" ") at column 4; a command is upper-case letters A-Z',
+    message: 'frame 1: the command line has byte 0x20 (" ") at column 4; a command is letters A-Z (the session rejects unknown ones)',
   },
   {
     name: 'a TLS ClientHello (at its first byte)',
@@ -382,7 +382,7 @@ export const MALFORMED: MalformedFixture[] = [
     bytes: wire([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]),
     framesBefore: 0,
     code: 'TANDEM_ERR_MALFORMED_FRAME',
-    message: 'frame 1: the command line has byte 0x16 at column 1; a command is upper-case letters A-Z',
+    message: 'frame 1: the command line has byte 0x16 at column 1; a command is letters A-Z (the session rejects unknown ones)',
   },
   {
     name: 'a command line that is too long',

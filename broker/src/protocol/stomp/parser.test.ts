@@ -215,6 +215,12 @@ describe('StompParser', () => {
     });
   });
 
+  it('passes a well-formed lower-case command on, for the session to reject as unknown', () => {
+    const result = parse([wire('send\n', 'destination:/queue/a\n', '\n', [0])], '1.2');
+    expect(result.errors).to.deep.equal([]);
+    expect(result.frames.map((f) => f.command)).to.deep.equal(['send']);
+  });
+
   describe('malformed input', () => {
     for (const fixture of MALFORMED) {
       it(`refuses ${fixture.name} with ${fixture.code}, however the bytes are split`, () => {
@@ -254,7 +260,7 @@ describe('StompParser', () => {
           bytes: wire('SEND\n', 'receipt:77\n', 'content-length:2\n', '\n', 'abc', [0]),
           partial: { command: 'SEND', headers: [['receipt', '77'], ['content-length', '2']] },
         },
-        { bytes: wire('COMMIT\n', '\n', [0], 'send\n', 'receipt:77\n', '\n', [0]), partial: undefined },
+        { bytes: wire('COMMIT\n', '\n', [0], 'SEND2\n', 'receipt:77\n', '\n', [0]), partial: undefined },
         { bytes: wire('\rX'), partial: undefined },
       ];
       for (const { bytes, partial } of cases) {
@@ -271,7 +277,7 @@ describe('StompParser', () => {
     it('gives each error the HTTP status of its code', () => {
       const tooLarge = parse([wire('SEND\n', 'content-length:99\n')], '1.2', { maxFrameSize: 50 }).errors[0]!;
       expect(tooLarge.httpStatus).to.equal(413);
-      const malformed = parse([wire('send\n')], '1.2').errors[0]!;
+      const malformed = parse([wire('SEND2\n')], '1.2').errors[0]!;
       expect(malformed.httpStatus).to.equal(400);
     });
   });

@@ -234,10 +234,10 @@ export class StompParser {
       }
       if (byte === CR) {
         this.commandCR = true;
-      } else if (byte < UPPER_A || byte > UPPER_Z) {
+      } else if (!isLetter(byte)) {
         return this.fail(
           'TANDEM_ERR_MALFORMED_FRAME',
-          `frame ${this.frameNumber}: the command line has ${describeByte(byte)} at column ${this.commandBytes}; a command is upper-case letters A-Z`,
+          `frame ${this.frameNumber}: the command line has ${describeByte(byte)} at column ${this.commandBytes}; a command is letters A-Z (the session rejects unknown ones)`,
         );
       } else if (this.command.length === MAX_COMMAND_LENGTH) {
         return this.fail('TANDEM_ERR_MALFORMED_FRAME', `frame ${this.frameNumber}: the command line is longer than ${MAX_COMMAND_LENGTH} letters`);
@@ -468,4 +468,9 @@ function describeByte(byte: number): string {
 /** Peer-supplied text in a message: quoted, control characters escaped, and cut short. */
 function quote(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+}
+
+/** Commands are letters; a well-formed but unknown or lower-case one is the session's to reject, as UNKNOWN_COMMAND. */
+function isLetter(byte: number): boolean {
+  return (byte >= UPPER_A && byte <= UPPER_Z) || (byte >= UPPER_A + 32 && byte <= UPPER_Z + 32);
 }
