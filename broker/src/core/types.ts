@@ -36,7 +36,7 @@ export interface SubscribeRequest {
   noLocal?: boolean;
 }
 
-/** What a consumer receives. */
+/** What a consumer receives. `headers` and `body` are shared with other deliveries: read, never mutate. */
 export interface Delivery {
   subscriptionId: string;
   /** Unique within the connection; the STOMP 1.2 `ack` header. */
@@ -76,8 +76,11 @@ export interface CoreConnection {
   /** Resolves once the message is stored as the storage mode requires (the moment to send a RECEIPT). */
   send(request: SendRequest, transactionId?: string): Promise<void>;
   subscribe(request: SubscribeRequest): Promise<void>;
-  /** `removeDurable` (UNSUBSCRIBE with activemq.subscriptionName) deletes the durable subscription. */
-  unsubscribe(subscriptionId: string, removeDurable?: boolean): Promise<void>;
+  /**
+   * `removeDurable` (UNSUBSCRIBE with activemq.subscriptionName) deletes the durable subscription.
+   * With `durableName`, a durable subscription with no consumer on this connection is deleted by name.
+   */
+  unsubscribe(subscriptionId: string, removeDurable?: boolean, durableName?: string): Promise<void>;
   ack(ref: AckRef, transactionId?: string): Promise<void>;
   nack(ref: AckRef, transactionId?: string): Promise<void>;
   begin(transactionId: string): void;
@@ -87,6 +90,12 @@ export interface CoreConnection {
   drained(): void;
   /** Unacknowledged deliveries return to their destinations flagged redelivered; open transactions abort. */
   close(): void;
+  /**
+   * The broker-wide name of a destination as this connection uses it: "/temp-queue/x" becomes this
+   * connection's "/temp-queue/<connection-id>-x" (created on first use). Sessions rewrite reply-to
+   * headers with it so other connections can answer. Other names come back canonical.
+   */
+  resolveDestination?(destination: string): string;
 }
 
 export interface DestinationStats {
