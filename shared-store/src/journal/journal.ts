@@ -1,0 +1,310 @@
+// The journal: an append-only sequence of segment files holding framed records. States:
+// closed -> opening -> open -> (failed) -> closed. Appends are placed in a segment at once and
+// made durable by the group commit; recovery replays every record to a visitor on open().
+import { StoreError, StoreErrorCodes } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { StorageMode } from '../store/types.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  DEFAULT_SYNC_INTERVAL_MS,
+  MIN_SEGMENT_SIZE,
+  RECORD_HEADER_SIZE,
+  SEGMENT_HEADER_SIZE,
+} from './constants.js';
+import { nodeFileIO, type FileIO } from './file-io.js';
+import { GroupCommit, type BatchRun } from './group-commit.js';
+import { encodeRecord, type JournalRecord } from './records/index.js';
+import { readSegmentRecords, recoverJournal, type RecordVisitor, type RecoveryReport } from './recovery.js';
+import type { Segment } from './segment.js';
+import { SegmentRepository } from './segment-repository.js';
+import { realTimers, type Timers } from './timers.js';
+
+export type JournalState = 'opening' | 'open' | 'failed' | 'closed';
+
+export interface JournalOptions {
+  dir: string;
+  mode: StorageMode;
+  segmentSize?: number;
+  syncIntervalMs?: number;
+  repair?: boolean;
+  fileIO?: FileIO;
+  logger?: Logger;
+  timers?: Timers;
+  /** Called just before each batch is sealed, to add records that coalesce per batch. */
+  beforeSeal?: () => void;
+}
+
+export interface JournalStats {
+  state: JournalState;
+  segments: number;
+  bytes: number;
+  appendedRecords: number;
+  writes: number;
+  syncs: number;
+}
+
+export class Journal {
+  readonly segmentSize: number;
+  private current: JournalState = 'closed';
+  private readonly repo: SegmentRepository;
+  private readonly logger: Logger;
+  private commit: GroupCommit;
+  /** Finished segments, oldest first, with their sizes; the head is kept apart. */
+  private older: Segment[] = [];
+  private head: Segment | undefined;
+  /** The one segment with an open file: the head, or the old head until the new one is written. */
+  private writer: Segment | undefined;
+  private closing = false;
+  private placedIn: number | undefined;
+
+  constructor(private readonly options: JournalOptions) {
+    this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    if (this.segmentSize < MIN_SEGMENT_SIZE) {
+      throw new RangeError(`segmentSize must be at least ${MIN_SEGMENT_SIZE} bytes`);
+    }
+    this.repo = new SegmentRepository(options.dir, options.fileIO ?? nodeFileIO);
+    this.logger = options.logger ?? silentLogger();
+    this.commit = this.newGroupCommit();
+  }
+
+  /** A fresh group commit per open(), so a journal that failed can be closed and opened again. */
+  private newGroupCommit(): GroupCommit {
+    const { options } = this;
+    const commitOptions = {
+      mode: options.mode,
+      syncIntervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      timers: options.timers ?? realTimers,
+      onFailure: (error: StoreError) => {
+        this.current = 'failed';
+        this.logger.error({ event: 'journal.failed', err: error.cause ?? error }, error.message);
+      },
+    };
+    return new GroupCommit(
+      { write: (runs) => this.writeRuns(runs), sync: () => this.syncHead() },
+      options.beforeSeal === undefined ? commitOptions : { ...commitOptions, beforeSeal: options.beforeSeal },
+    );
+  }
+
+  get state(): JournalState {
+    return this.current;
+  }
+
+  /** The largest payload one record may carry. */
+  get maxPayload(): number {
+    return this.segmentSize - SEGMENT_HEADER_SIZE - RECORD_HEADER_SIZE;
+  }
+
+  /**
+   * First offset of the segment the latest append() or appendAll() was placed in, read right
+   * after the call; undefined when that call was refused.
+   */
+  get lastPlaced(): number | undefined {
+    return this.placedIn;
+  }
+
+  /**
+   * First offsets of the finished segments, oldest first: the head is excluded, and so is a
+   * segment still waiting for a write or an fdatasync (and everything after it).
+   */
+  finishedSegments(): number[] {
+    const done: number[] = [];
+    for (const s of this.older) {
+      if (s.written !== s.placed || s.dirty) break;
+      done.push(s.firstOffset);
+    }
+    return done;
+  }
+
+  async open(visit: RecordVisitor): Promise<RecoveryReport> {
+    if (this.current !== 'closed' || this.closing) {
+      throw new StoreError(StoreErrorCodes.JOURNAL_CLOSED, `the journal cannot open while ${this.current}`);
+    }
+    this.current = 'opening';
+    this.commit = this.newGroupCommit();
+    try {
+      const report = await recoverJournal(
+        this.repo,
+        { repair: this.options.repair ?? false, maxPayload: this.maxPayload, logger: this.logger },
+        visit,
+      );
+      const files = report.segments;
+      const last = files[files.length - 1];
+      this.older = files.map((f) => this.repo.existing(f));
+      if (last !== undefined && last.size < this.segmentSize && !report.problems.some((p) => p.segment === last.name && p.action === 'skipped')) {
+        this.older.pop();
+        this.head = await this.repo.openForAppend(last, last.size);
+      } else {
+        this.head = this.repo.place(last === undefined ? 0 : last.firstOffset + last.size);
+        await this.repo.create(this.head);
+      }
+      this.writer = this.head;
+      this.current = 'open';
+      return report;
+    } catch (err) {
+      this.current = 'closed';
+      await this.head?.close().catch(() => undefined);
+      this.head = this.writer = undefined;
+      throw err;
+    }
+  }
+
+  append(record: JournalRecord): Promise<void> {
+    this.placedIn = undefined;
+    const refused = this.refusal();
+    return refused ?? this.appendFrame(record);
+  }
+
+  private appendFrame(record: JournalRecord): Promise<void> {
+    let frame: Buffer;
+    try {
+      frame = encodeRecord(record);
+    } catch (err) {
+      return Promise.reject(err); // a value the format cannot hold (say a seq beyond 2^53): the caller's bug
+    }
+    const segment = this.place(frame.length);
+    if (segment === undefined) return this.tooLarge(record, frame.length);
+    this.placedIn = segment.firstOffset;
+    return this.commit.append(segment, frame);
+  }
+
+  /** Appends records contiguously in one segment and one batch: a transaction is never split. */
+  appendAll(records: JournalRecord[]): Promise<void> {
+    this.placedIn = undefined;
+    const refused = this.refusal();
+    if (refused !== undefined) return refused;
+    let frames: Buffer[];
+    try {
+      frames = records.map(encodeRecord);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let total = 0;
+    for (const f of frames) total += f.length;
+    const segment = this.place(total);
+    if (segment === undefined) return this.tooLarge(records[0]!, total);
+    this.placedIn = segment.firstOffset;
+    let done: Promise<void> = Promise.resolve();
+    for (const frame of frames) done = this.commit.append(segment, frame);
+    return done;
+  }
+
+  /** Asks for a batch even with nothing appended, so the beforeSeal hook gets to run. */
+  requestFlush(): void {
+    if (this.current === 'open') this.commit.schedule();
+  }
+
+  /** Everything appended so far written and fdatasynced. */
+  flushAndSync(): Promise<void> {
+    const refused = this.refusal();
+    return refused ?? this.commit.flushAndSync();
+  }
+
+  /** Reads a finished segment's records back from disk. */
+  readSegment(firstOffset: number, visit: (record: JournalRecord, offset: number) => void): Promise<void> {
+    const segment = this.older.find((s) => s.firstOffset === firstOffset);
+    if (segment === undefined) return Promise.reject(new Error(`no finished segment at ${firstOffset}`));
+    return readSegmentRecords(this.repo, segment.path, visit);
+  }
+
+  /** Deletes the oldest finished segment. Callers make sure nothing in it is still needed. */
+  async deleteOldest(firstOffset: number): Promise<void> {
+    const oldest = this.older[0];
+    if (oldest === undefined || oldest.firstOffset !== firstOffset) {
+      throw new Error(`segment ${firstOffset} is not the oldest finished segment`);
+    }
+    await this.repo.delete(oldest.path);
+    this.older.shift();
+    this.logger.debug({ event: 'journal.segment-deleted', segment: firstOffset }, 'segment deleted');
+  }
+
+  /** Flushes, writes a clean-shutdown record, fdatasyncs and closes. A failed journal just closes. */
+  async close(): Promise<void> {
+    if (this.current === 'closed' || this.closing) return;
+    this.closing = true;
+    let error: unknown;
+    if (this.current === 'open') {
+      try {
+        await this.appendFrame({ type: 'clean-shutdown', timestamp: Date.now() });
+        await this.commit.flushAndSync();
+      } catch (err) {
+        error = err;
+      }
+    }
+    this.commit.stop();
+    await this.writer?.close().catch(() => undefined);
+    this.head = this.writer = undefined;
+    this.current = 'closed';
+    this.closing = false;
+    if (error !== undefined) throw error;
+  }
+
+  stats(): JournalStats {
+    let bytes = this.head?.placed ?? 0;
+    for (const s of this.older) bytes += s.placed;
+    return {
+      state: this.current,
+      segments: this.older.length + (this.head === undefined ? 0 : 1),
+      bytes,
+      appendedRecords: this.commit.records,
+      writes: this.commit.writes,
+      syncs: this.commit.syncs,
+    };
+  }
+
+  private refusal(): Promise<void> | undefined {
+    if (this.current === 'failed') return this.commit.flushAndSync();
+    if (this.current !== 'open' || this.closing) {
+      const error = new StoreError(StoreErrorCodes.JOURNAL_CLOSED, `the journal is ${this.closing ? 'closing' : this.current}`);
+      const refused = Promise.reject(error);
+      refused.catch(() => undefined);
+      return refused;
+    }
+    return undefined;
+  }
+
+  private tooLarge(record: JournalRecord, size: number): Promise<void> {
+    return Promise.reject(
+      new StoreError(
+        StoreErrorCodes.RECORD_TOO_LARGE,
+        `a ${record.type} record of ${size} bytes does not fit a segment of ${this.segmentSize} bytes`,
+        { httpStatus: 413 },
+      ),
+    );
+  }
+
+  /** Chooses the segment for `size` bytes, rolling to a new head when the current one is full. */
+  private place(size: number): Segment | undefined {
+    if (size > this.segmentSize - SEGMENT_HEADER_SIZE) return undefined;
+    let head = this.head!;
+    if (head.placed + size > this.segmentSize) {
+      this.older.push(head);
+      head = this.head = this.repo.place(head.endOffset);
+    }
+    head.placed += size;
+    return head;
+  }
+
+  private async writeRuns(runs: BatchRun[]): Promise<void> {
+    for (const run of runs) {
+      const segment = run.segment;
+      if (segment !== this.writer) {
+        // Rolling: the old segment is made durable and closed before the new one receives a
+        // byte, so a torn tail can only ever be in the last segment.
+        const old = this.writer;
+        if (old !== undefined) {
+          await old.datasync();
+          await old.close();
+        }
+        this.writer = undefined;
+        await this.repo.create(segment);
+        this.writer = segment;
+        this.logger.debug({ event: 'journal.segment-created', segment: segment.firstOffset }, 'segment created');
+      }
+      await segment.append(run.frames.length === 1 ? run.frames[0]! : Buffer.concat(run.frames, run.bytes));
+    }
+  }
+
+  private async syncHead(): Promise<number> {
+    return (await this.writer?.datasync()) === true ? 1 : 0;
+  }
+}

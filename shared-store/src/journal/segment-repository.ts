@@ -1,0 +1,126 @@
+// The segment files of one journal directory: listing them in order, creating a new head,
+// reopening the last for append, reading one back, and deleting from the old end. Creating or
+// deleting a file is followed by an fsync of the directory, so the name change itself is durable.
+import { join } from 'node:path';
+import { READ_CHUNK_SIZE, SEGMENT_HEADER_SIZE } from './constants.js';
+import type { FileIO } from './file-io.js';
+import { writeFully } from './file-io.js';
+import { Segment, encodeSegmentHeader, parseSegmentFileName, segmentFileName } from './segment.js';
+
+export interface SegmentFile {
+  firstOffset: number;
+  name: string;
+  path: string;
+  size: number;
+}
+
+export class SegmentRepository {
+  constructor(
+    readonly dir: string,
+    private readonly io: FileIO,
+  ) {}
+
+  pathOf(firstOffset: number): string {
+    return join(this.dir, segmentFileName(firstOffset));
+  }
+
+  /** Segment files in journal order. Other files in the directory are left alone. */
+  async list(): Promise<SegmentFile[]> {
+    await this.io.mkdir(this.dir);
+    const files: SegmentFile[] = [];
+    for (const name of await this.io.readdir(this.dir)) {
+      const firstOffset = parseSegmentFileName(name);
+      if (firstOffset === undefined) continue;
+      const path = join(this.dir, name);
+      const stat = await this.io.stat(path);
+      if (stat !== undefined) files.push({ firstOffset, name, path, size: stat.size });
+    }
+    return files.sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /** Creates the file of a segment placed ahead of the writer: header, fdatasync, directory fsync. */
+  async create(segment: Segment): Promise<void> {
+    const file = await this.io.open(segment.path, 'create');
+    try {
+      await writeFully(file, encodeSegmentHeader(segment.firstOffset), 0);
+      await file.datasync();
+      await this.io.fsyncDir(this.dir);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
+    }
+    segment.handle = file;
+  }
+
+  /** A new in-memory segment starting at `firstOffset`; its file is created by create(). */
+  place(firstOffset: number): Segment {
+    return new Segment(firstOffset, this.pathOf(firstOffset), SEGMENT_HEADER_SIZE, undefined);
+  }
+
+  /** A finished segment found on disk: readable, never written again. */
+  existing(file: SegmentFile): Segment {
+    return new Segment(file.firstOffset, file.path, file.size, undefined);
+  }
+
+  async openForAppend(file: SegmentFile, size: number): Promise<Segment> {
+    const handle = await this.io.open(file.path, 'append');
+    return new Segment(file.firstOffset, file.path, size, handle);
+  }
+
+  /** Cuts a segment back to `size` bytes (a torn tail) and makes the cut durable. */
+  async truncate(path: string, size: number): Promise<void> {
+    const file = await this.io.open(path, 'append');
+    try {
+      await file.truncate(size);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.io.unlink(path);
+    await this.io.fsyncDir(this.dir);
+  }
+
+  /** Reads a file from `from` to its end in chunks, each a fresh buffer the caller may keep. */
+  async read(path: string, from: number, onChunk: (chunk: Buffer) => void): Promise<number> {
+    const file = await this.io.open(path, 'read');
+    try {
+      const size = await file.size();
+      let position = from;
+      while (position < size) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_SIZE, size - position));
+        let filled = 0;
+        while (filled < chunk.length) {
+          const n = await file.read(chunk, filled, chunk.length - filled, position + filled);
+          if (n === 0) break;
+          filled += n;
+        }
+        if (filled === 0) break;
+        onChunk(filled === chunk.length ? chunk : chunk.subarray(0, filled));
+        position += filled;
+      }
+      return position;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The first `length` bytes of a file (a segment header), however many of them exist. */
+  async readHead(path: string, length: number): Promise<Buffer> {
+    const file = await this.io.open(path, 'read');
+    try {
+      const buf = Buffer.alloc(length);
+      let filled = 0;
+      while (filled < length) {
+        const n = await file.read(buf, filled, length - filled, filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      return buf.subarray(0, filled);
+    } finally {
+      await file.close();
+    }
+  }
+}

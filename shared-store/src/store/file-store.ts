@@ -1,0 +1,254 @@
+// The file store: the MessageStore contract over the journal. It keeps no message bodies in
+// memory (the broker core holds pending messages), only the ledger of which segment holds each
+// live message, and lets the reclaimer delete or compact old segments.
+import { StoreError, StoreErrorCodes } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { DEFAULT_RECLAIM_INTERVAL_MS } from '../journal/constants.js';
+import { Journal } from '../journal/journal.js';
+import { Reclaimer, type ReclaimPolicy } from '../journal/reclaimer.js';
+import type { JournalRecord, MessageAddRecord } from '../journal/records/index.js';
+import { realTimers, type Timers } from '../journal/timers.js';
+import { JournalReplay } from './journal-replay.js';
+import { SegmentLedger } from './segment-ledger.js';
+import type {
+  DurableSubscriptionInfo,
+  FileStoreOptions,
+  MessageStore,
+  RecoveredState,
+  StoreState,
+  StoreStats,
+  StoredMessage,
+  TransactionOp,
+} from './types.js';
+import { durableKey } from './types.js';
+
+/** FileStoreOptions plus what tests inject. */
+export interface FileStoreSettings extends FileStoreOptions {
+  timers?: Timers;
+  /** Compact an old segment when live messages are at most this share of it; default 0.25. */
+  compactLiveRatio?: number;
+}
+
+const noop = (): void => undefined;
+
+export class FileStore implements MessageStore, ReclaimPolicy {
+  private readonly journal: Journal;
+  private readonly reclaimer: Reclaimer;
+  private readonly logger: Logger;
+  private ledger = new SegmentLedger();
+  private readonly pendingMarks = new Map<string, number>();
+  private nextTxId = 1;
+  private nextSeq = 1;
+
+  constructor(private readonly options: FileStoreSettings) {
+    this.logger = options.logger ?? silentLogger();
+    const timers = options.timers ?? realTimers;
+    this.journal = new Journal({
+      dir: options.dir,
+      mode: options.mode,
+      repair: options.repair ?? false,
+      logger: this.logger,
+      timers,
+      beforeSeal: () => this.writeMarks(),
+      ...(options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize }),
+      ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+      ...(options.fileIO === undefined ? {} : { fileIO: options.fileIO }),
+    });
+    this.reclaimer = new Reclaimer(this.journal, this, {
+      intervalMs: options.reclaimIntervalMs ?? DEFAULT_RECLAIM_INTERVAL_MS,
+      timers,
+      logger: this.logger,
+      ...(options.compactLiveRatio === undefined ? {} : { compactLiveRatio: options.compactLiveRatio }),
+    });
+  }
+
+  get state(): StoreState {
+    return this.journal.state;
+  }
+
+  async open(): Promise<RecoveredState> {
+    const started = Date.now();
+    const replay = new JournalReplay(this.logger);
+    const report = await this.journal.open((record, segment) => replay.apply(record, segment));
+    this.ledger = replay.finish();
+    this.nextTxId = replay.maxTxId + 1;
+    this.nextSeq = replay.model.nextSeq;
+    const millis = Date.now() - started;
+    const recovered = replay.model.toRecovered(report.cleanShutdown, report.problems, {
+      segments: report.segments.length,
+      records: report.records,
+      bytes: report.bytes,
+      millis,
+    });
+    this.logger.info(
+      {
+        event: 'journal.recovered',
+        segments: report.segments.length,
+        records: report.records,
+        liveMessages: this.ledger.live.size,
+        cleanShutdown: report.cleanShutdown,
+        problems: report.problems.length,
+        millis,
+      },
+      'journal recovered',
+    );
+    this.reclaimer.start();
+    return recovered;
+  }
+
+  async close(): Promise<void> {
+    await this.reclaimer.stop();
+    if (this.journal.state === 'open') this.writeMarks();
+    await this.journal.close();
+  }
+
+  addMessage(message: StoredMessage): Promise<void> {
+    const done = this.journal.append({ type: 'message-add', txId: 0, message });
+    const segment = this.journal.lastPlaced;
+    if (segment !== undefined) this.noteAdd(message, segment);
+    return done;
+  }
+
+  ack(target: string, seq: number): Promise<void> {
+    const done = this.journal.append({ type: 'ack', txId: 0, target, seq });
+    if (this.journal.lastPlaced !== undefined) this.ledger.acked(target, seq);
+    return done;
+  }
+
+  commit(ops: TransactionOp[]): Promise<void> {
+    const txId = this.nextTxId++;
+    const records: JournalRecord[] = [{ type: 'transaction-begin', txId }];
+    for (const op of ops) {
+      records.push(
+        op.op === 'add'
+          ? { type: 'message-add', txId, message: op.message }
+          : { type: 'ack', txId, target: op.target, seq: op.seq },
+      );
+    }
+    records.push({ type: 'transaction-commit', txId, records: ops.length });
+    const done = this.journal.appendAll(records);
+    const segment = this.journal.lastPlaced;
+    if (segment !== undefined) {
+      for (const op of ops) {
+        if (op.op === 'add') this.noteAdd(op.message, segment);
+        else this.ledger.acked(op.target, op.seq);
+      }
+    }
+    return done;
+  }
+
+  addDurableSubscription(info: DurableSubscriptionInfo): Promise<void> {
+    const copy = { ...info };
+    const done = this.journal.append({ type: 'durable-subscription-add', info: copy });
+    const segment = this.journal.lastPlaced;
+    if (segment !== undefined) this.ledger.durableAdded(copy, segment);
+    return done;
+  }
+
+  removeDurableSubscription(clientId: string, name: string): Promise<void> {
+    const done = this.journal.append({ type: 'durable-subscription-remove', clientId, name });
+    if (this.journal.lastPlaced !== undefined) {
+      this.ledger.durableRemoved(clientId, name);
+      this.pendingMarks.delete(durableKey(clientId, name));
+    }
+    return done;
+  }
+
+  markDispatched(target: string, seq: number): void {
+    if (this.journal.state !== 'open') return;
+    if (seq <= this.ledger.markOf(target) || seq <= (this.pendingMarks.get(target) ?? 0)) return;
+    this.pendingMarks.set(target, seq);
+    this.journal.requestFlush();
+  }
+
+  async reclaim(): Promise<void> {
+    if (this.journal.state === 'failed') return this.journal.flushAndSync(); // rejects with the failure
+    if (this.journal.state !== 'open') {
+      throw new StoreError(StoreErrorCodes.JOURNAL_CLOSED, `the store is ${this.journal.state}`);
+    }
+    await this.reclaimer.run();
+  }
+
+  stats(): StoreStats {
+    const journal = this.journal.stats();
+    return {
+      state: journal.state,
+      mode: this.options.mode,
+      segments: journal.segments,
+      bytes: journal.bytes,
+      liveMessages: this.ledger.live.size,
+      appendedRecords: journal.appendedRecords,
+      syncs: journal.syncs,
+    };
+  }
+
+  // --- ReclaimPolicy: the reclaimer's questions, answered from the ledger ---
+
+  liveIn(segment: number): number {
+    return this.ledger.liveIn(segment);
+  }
+
+  messagesIn(segment: number): number {
+    return this.ledger.messagesIn(segment);
+  }
+
+  carryMessage(record: MessageAddRecord, segment: number): void {
+    const entry = this.ledger.live.get(record.message.seq);
+    if (entry === undefined || entry.segment !== segment) return;
+    // The copy names only the targets still owing an ack: older acks may be deleted with the original.
+    const message = { ...record.message, targets: [...entry.remaining] };
+    this.journal.append({ type: 'message-add', txId: 0, message }).catch(noop);
+    const placed = this.journal.lastPlaced;
+    if (placed !== undefined) this.ledger.moved(message.seq, placed);
+  }
+
+  carryForward(segments: ReadonlySet<number>): void {
+    const { ledger, journal } = this;
+    for (const pinned of ledger.durables.values()) {
+      if (!segments.has(pinned.segment)) continue;
+      journal.append({ type: 'durable-subscription-add', info: pinned.value }).catch(noop);
+      if (journal.lastPlaced !== undefined) pinned.segment = journal.lastPlaced;
+    }
+    for (const [producerId, pinned] of ledger.producers) {
+      if (!segments.has(pinned.segment)) continue;
+      journal.append({ type: 'producer-sequence', producerId, producerSeq: pinned.value }).catch(noop);
+      if (journal.lastPlaced !== undefined) pinned.segment = journal.lastPlaced;
+    }
+    for (const [target, pinned] of ledger.marks) {
+      if (!segments.has(pinned.segment)) continue;
+      journal.append({ type: 'dispatch-mark', target, seq: pinned.value }).catch(noop);
+      if (journal.lastPlaced !== undefined) pinned.segment = journal.lastPlaced;
+    }
+    journal.append({ type: 'sequence-watermark', nextSeq: this.nextSeq }).catch(noop);
+  }
+
+  forget(segment: number): void {
+    this.ledger.forget(segment);
+  }
+
+  private noteAdd(message: StoredMessage, segment: number): void {
+    if (message.seq >= this.nextSeq) this.nextSeq = message.seq + 1;
+    this.ledger.added(message.seq, message.targets, segment);
+    if (message.producerId !== undefined && message.producerSeq !== undefined) {
+      this.ledger.producer(message.producerId, message.producerSeq, segment);
+    }
+  }
+
+  /** Runs just before each batch is sealed: at most one dispatch-mark per target per batch. */
+  private writeMarks(): void {
+    if (this.pendingMarks.size === 0) return;
+    for (const [target, seq] of this.pendingMarks) {
+      this.journal.append({ type: 'dispatch-mark', target, seq }).catch(noop);
+      const segment = this.journal.lastPlaced;
+      if (segment !== undefined) this.ledger.marked(target, seq, segment);
+    }
+    this.pendingMarks.clear();
+  }
+}
+
+/** Creates a file store and opens it: recovery runs before this resolves. */
+export async function openFileStore(options: FileStoreSettings): Promise<{ store: FileStore; recovered: RecoveredState }> {
+  const store = new FileStore(options);
+  const recovered = await store.open();
+  return { store, recovered };
+}

@@ -1,0 +1,141 @@
+// Replays the journal's records into the store's state on open: the full model (bodies included)
+// that becomes the RecoveredState, and the ledger the file store keeps afterwards. Transactions
+// apply only when their commit record is present; the first copy of a seq wins.
+import type { Logger } from '../log.js';
+import type { JournalRecord } from '../journal/records/index.js';
+import { SegmentLedger } from './segment-ledger.js';
+import { StoreModel } from './store-model.js';
+import { durableKey } from './types.js';
+
+interface OpenTransaction {
+  records: JournalRecord[];
+}
+
+export class JournalReplay {
+  readonly model = new StoreModel();
+  maxTxId = 0;
+  private readonly segmentOf = new Map<number, number>();
+  private readonly messagesIn = new Map<number, number>();
+  private readonly durableAt = new Map<string, number>();
+  private readonly producerAt = new Map<string, number>();
+  private readonly markAt = new Map<string, number>();
+  private readonly open = new Map<number, OpenTransaction>();
+
+  constructor(private readonly logger: Logger) {}
+
+  apply(record: JournalRecord, segment: number): void {
+    switch (record.type) {
+      case 'transaction-begin':
+        this.noteTx(record.txId);
+        if (this.open.has(record.txId)) this.abandon(record.txId, 'a new begin reused its id');
+        this.open.set(record.txId, { records: [] });
+        return;
+      case 'transaction-commit': {
+        const tx = this.open.get(record.txId);
+        this.open.delete(record.txId);
+        if (tx === undefined) {
+          this.logger.warn({ event: 'journal.transaction-orphan-commit', txId: record.txId }, 'commit without begin ignored');
+          return;
+        }
+        if (tx.records.length !== record.records) {
+          this.logger.warn(
+            { event: 'journal.transaction-short', txId: record.txId, expected: record.records, found: tx.records.length },
+            'committed transaction is missing records (skipped by repair); applying what remains',
+          );
+        }
+        for (const r of tx.records) this.applyNow(r, segment);
+        return;
+      }
+      case 'transaction-rollback':
+        this.open.delete(record.txId);
+        return;
+      case 'message-add':
+      case 'ack':
+        if (record.txId !== 0) {
+          const tx = this.open.get(record.txId);
+          if (tx === undefined) {
+            this.logger.warn({ event: 'journal.transaction-orphan-record', txId: record.txId }, 'transactional record without begin ignored');
+          } else {
+            tx.records.push(record);
+          }
+          return;
+        }
+        this.applyNow(record, segment);
+        return;
+      default:
+        this.applyNow(record, segment);
+    }
+  }
+
+  /** Ends the replay: incomplete transactions are dropped (and logged); the ledger is built. */
+  finish(): SegmentLedger {
+    for (const txId of [...this.open.keys()]) this.abandon(txId, 'no commit record');
+    for (const seq of this.model.dropOrphanTargets()) this.segmentOf.delete(seq);
+    const ledger = new SegmentLedger();
+    for (const [segment, count] of this.messagesIn) ledger.restoreCount(segment, count);
+    for (const [seq, live] of this.model.messages) ledger.restoreLive(seq, this.segmentOf.get(seq)!, [...live.remaining]);
+    for (const [key, info] of this.model.durables) ledger.durableAdded(info, this.durableAt.get(key)!);
+    for (const [id, seq] of this.model.producerSeqs) ledger.producer(id, seq, this.producerAt.get(id) ?? -1);
+    for (const [target, seq] of this.model.marks) ledger.marked(target, seq, this.markAt.get(target)!);
+    return ledger;
+  }
+
+  private applyNow(record: JournalRecord, segment: number): void {
+    const model = this.model;
+    switch (record.type) {
+      case 'message-add': {
+        const m = record.message;
+        this.messagesIn.set(segment, (this.messagesIn.get(segment) ?? 0) + 1);
+        if (m.producerId !== undefined && m.producerSeq !== undefined) this.notePin(this.producerAt, model.producerSeqs, m.producerId, m.producerSeq, segment);
+        if (model.addMessage(m)) this.segmentOf.set(m.seq, segment);
+        return;
+      }
+      case 'ack':
+        if (model.ack(record.target, record.seq)) this.segmentOf.delete(record.seq);
+        return;
+      case 'durable-subscription-add':
+        model.addDurable(record.info);
+        this.durableAt.set(durableKey(record.info.clientId, record.info.name), segment);
+        return;
+      case 'durable-subscription-remove':
+        for (const seq of model.removeDurable(record.clientId, record.name)) this.segmentOf.delete(seq);
+        return;
+      case 'producer-sequence':
+        this.notePin(this.producerAt, model.producerSeqs, record.producerId, record.producerSeq, segment);
+        model.noteProducer(record.producerId, record.producerSeq);
+        return;
+      case 'dispatch-mark':
+        this.notePin(this.markAt, model.marks, record.target, record.seq, segment);
+        model.mark(record.target, record.seq);
+        return;
+      case 'sequence-watermark':
+        if (record.nextSeq > 0) model.noteSeq(record.nextSeq - 1);
+        return;
+      case 'clean-shutdown':
+      case 'transaction-begin':
+      case 'transaction-commit':
+      case 'transaction-rollback':
+        return;
+    }
+  }
+
+  /** Remembers the segment of the record that holds a key's highest value. */
+  private notePin(at: Map<string, number>, values: ReadonlyMap<string, number>, key: string, value: number, segment: number): void {
+    const known = values.get(key);
+    if (known === undefined || value >= known) at.set(key, segment);
+  }
+
+  private noteTx(txId: number): void {
+    if (txId > this.maxTxId) this.maxTxId = txId;
+  }
+
+  private abandon(txId: number, reason: string): void {
+    const tx = this.open.get(txId);
+    this.open.delete(txId);
+    if (tx === undefined) return;
+    this.logger.warn(
+      { event: 'journal.transaction-discarded', txId, records: tx.records.length, reason },
+      'incomplete transaction discarded',
+    );
+  }
+}

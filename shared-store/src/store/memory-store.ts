@@ -1,0 +1,123 @@
+// The in-memory message store: the same contract as the file store with nothing on disk. Unit
+// tests of the broker use it; a "restart" is a new MemoryStore over the same MemoryStoreData.
+import { StoreError, StoreErrorCodes } from '../errors.js';
+import { StoreModel } from './store-model.js';
+import type {
+  DurableSubscriptionInfo,
+  MessageStore,
+  RecoveredState,
+  StoreState,
+  StoreStats,
+  StoredMessage,
+  TransactionOp,
+} from './types.js';
+
+/** What survives a memory store's restart. Pass the same object to the next MemoryStore. */
+export class MemoryStoreData {
+  readonly model = new StoreModel();
+  /** True while a store over this data is open; still true at open() means the last one crashed. */
+  running = false;
+  appendedRecords = 0;
+}
+
+export interface MemoryStoreOptions {
+  data?: MemoryStoreData;
+}
+
+export class MemoryStore implements MessageStore {
+  readonly data: MemoryStoreData;
+  private current: StoreState = 'closed';
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.data = options.data ?? new MemoryStoreData();
+  }
+
+  get state(): StoreState {
+    return this.current;
+  }
+
+  async open(): Promise<RecoveredState> {
+    if (this.current === 'open') throw closedError('the store is already open');
+    const started = Date.now();
+    const cleanShutdown = !this.data.running;
+    this.data.running = true;
+    this.current = 'open';
+    const { model } = this.data;
+    return model.toRecovered(cleanShutdown, [], {
+      segments: 0,
+      records: this.data.appendedRecords,
+      bytes: 0,
+      millis: Date.now() - started,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.current !== 'open') return;
+    this.current = 'closed';
+    this.data.running = false;
+  }
+
+  addMessage(message: StoredMessage): Promise<void> {
+    return this.mutate(() => this.data.model.addMessage(copyMessage(message), true));
+  }
+
+  ack(target: string, seq: number): Promise<void> {
+    return this.mutate(() => this.data.model.ack(target, seq));
+  }
+
+  commit(ops: TransactionOp[]): Promise<void> {
+    return this.mutate(() => {
+      for (const op of ops) {
+        if (op.op === 'add') this.data.model.addMessage(copyMessage(op.message), true);
+        else this.data.model.ack(op.target, op.seq);
+      }
+      this.data.appendedRecords += ops.length + 1;
+    });
+  }
+
+  addDurableSubscription(info: DurableSubscriptionInfo): Promise<void> {
+    return this.mutate(() => this.data.model.addDurable({ ...info }));
+  }
+
+  removeDurableSubscription(clientId: string, name: string): Promise<void> {
+    return this.mutate(() => this.data.model.removeDurable(clientId, name));
+  }
+
+  markDispatched(target: string, seq: number): void {
+    if (this.current !== 'open') return;
+    this.data.model.mark(target, seq);
+  }
+
+  async reclaim(): Promise<void> {
+    if (this.current !== 'open') throw closedError('the store is not open');
+  }
+
+  stats(): StoreStats {
+    return {
+      state: this.current,
+      mode: 'durability',
+      segments: 0,
+      bytes: 0,
+      liveMessages: this.data.model.messages.size,
+      appendedRecords: this.data.appendedRecords,
+      syncs: 0,
+    };
+  }
+
+  /** Applies at call time, so the order of calls is the order of effects, like the journal. */
+  private mutate(apply: () => unknown): Promise<void> {
+    if (this.current !== 'open') return Promise.reject(closedError('the store is not open'));
+    apply();
+    this.data.appendedRecords += 1;
+    return Promise.resolve();
+  }
+}
+
+function closedError(message: string): StoreError {
+  return new StoreError(StoreErrorCodes.JOURNAL_CLOSED, message);
+}
+
+/** Callers may reuse their objects; the store keeps its own copy of the envelope. */
+function copyMessage(message: StoredMessage): StoredMessage {
+  return { ...message, headers: { ...message.headers }, targets: [...message.targets] };
+}
