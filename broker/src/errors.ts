@@ -39,6 +39,10 @@ export const BrokerErrors = {
   TANDEM_ERR_CONFIG_UNREADABLE: { httpStatus: 400 },
   TANDEM_ERR_ADMIN_NOT_FOUND: { httpStatus: 404 },
   TANDEM_ERR_ADMIN_BAD_REQUEST: { httpStatus: 400 },
+  TANDEM_ERR_ADMIN_METHOD_NOT_ALLOWED: { httpStatus: 405 },
+  TANDEM_ERR_USAGE: { httpStatus: 400 },
+  TANDEM_ERR_LISTEN_FAILED: { httpStatus: 500 },
+  TANDEM_ERR_INTERNAL: { httpStatus: 500 },
 } as const satisfies Record<string, Definition>;
 
 export type BrokerErrorCode = keyof typeof BrokerErrors;

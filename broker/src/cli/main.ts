@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// The `tandem` command. `tandem broker` runs the broker until SIGTERM or SIGINT. Exit codes:
+// 0 after a clean stop, 1 when the broker fails at runtime, 2 for a bad command line or config.
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { createBroker } from '../broker.js';
+import { loadConfig, type ConfigFlags } from '../config/load.js';
+import { BrokerError } from '../errors.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+const HELP = `Usage: tandem <command> [options]
+
+Commands:
+  broker            Run the broker until SIGTERM or SIGINT
+
+Options for "tandem broker":
+  --config FILE     YAML (.yaml, .yml) or JSON (.json) config file; relative
+                    paths in it resolve against its folder
+  --data-dir DIR    The journal's folder (overrides dataDir; default ./data)
+  --mode MODE       durability (fsync before every receipt) or throughput
+                    (fsync every journal.syncIntervalMs)
+  --repair          Skip corrupt journal records instead of refusing to start
+  --log-level LEVEL fatal, error, warn, info, debug, trace or silent
+  -h, --help        Show this help
+
+Other:
+  tandem --help     Show this help
+  tandem --version  Show the version
+
+Without --config the broker runs on the embedded defaults: data in ./data,
+STOMP on 127.0.0.1:61613, STOMP over WebSocket on 127.0.0.1:61614 and the
+admin API on 127.0.0.1:8161, in durability mode.
+
+Exit codes: 0 clean stop, 1 runtime failure, 2 bad command line or config.
+`;
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../../package.json') as { version: string }).version;
+}
+
+class UsageError extends BrokerError {
+  constructor(message: string) {
+    super('TANDEM_ERR_USAGE', message);
+  }
+}
+
+function parseBrokerFlags(args: string[]): { file?: string; flags: ConfigFlags; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        mode: { type: 'string' },
+        repair: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  const flags: ConfigFlags = {};
+  if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
+  if (values.mode !== undefined) flags.mode = values.mode;
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values.repair === true) flags.repair = true;
+  const result: { file?: string; flags: ConfigFlags; help: boolean } = { flags, help: values.help === true };
+  if (values.config !== undefined) result.file = values.config;
+  return result;
+}
+
+async function runBroker(args: string[]): Promise<number> {
+  const { file, flags, help } = parseBrokerFlags(args);
+  if (help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const config = await loadConfig({ ...(file === undefined ? {} : { file }), flags });
+  const broker = createBroker(config);
+  let stopping = false;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: the operator does not want to wait for a clean stop.
+        process.stderr.write(`tandem: ${signal} again, exiting without a clean stop\n`);
+        process.exit(EXIT_FAILED);
+      }
+      stopping = true;
+      broker.stop().then(
+        () => resolve(EXIT_OK),
+        (error: unknown) => {
+          process.stderr.write(`tandem: the broker did not stop cleanly: ${(error as Error).message}\n`);
+          resolve(EXIT_FAILED);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await broker.start();
+  return stopped;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? EXIT_USAGE : EXIT_OK;
+    case '--version':
+    case '-v':
+      process.stdout.write(`tandem ${version()}\n`);
+      return EXIT_OK;
+    case 'broker':
+      return runBroker(rest);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof BrokerError) {
+    switch (error.code) {
+      case 'TANDEM_ERR_USAGE':
+        process.stderr.write(`tandem: ${error.message}\nRun 'tandem --help' for usage.\n`);
+        return EXIT_USAGE;
+      case 'TANDEM_ERR_CONFIG_INVALID':
+      case 'TANDEM_ERR_CONFIG_UNREADABLE':
+        process.stderr.write(`config error: ${error.message}\n`);
+        return EXIT_USAGE;
+      default:
+        process.stderr.write(`tandem: ${error.message} (${error.code})\n`);
+        return EXIT_FAILED;
+    }
+  }
+  const code = (error as { code?: unknown }).code;
+  const suffix = typeof code === 'string' ? ` (${code})` : '';
+  process.stderr.write(`tandem: the broker failed: ${(error as Error).message ?? String(error)}${suffix}\n`);
+  return EXIT_FAILED;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => process.exit(report(error)),
+);
