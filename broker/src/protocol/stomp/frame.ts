@@ -9,7 +9,7 @@ export interface StompFrame {
   body: Buffer;
 }
 
-export function header(frame: StompFrame, name: string): string | undefined {
+export function header(frame: Pick<StompFrame, 'headers'>, name: string): string | undefined {
   for (const [key, value] of frame.headers) if (key === name) return value;
   return undefined;
 }

@@ -81,7 +81,8 @@ export class StompSession implements ConnectionSink {
     this.parser = new StompParser({
       limits: options.limits ?? {},
       onFrame: (frame) => this.onFrame(frame),
-      onError: (error) => this.fail(error),
+      // A bad frame's receipt, when its header was read before the fault, is echoed (STOMP 1.2 "ERROR").
+      onError: (error, partial) => this.fail(error, undefined, partial === undefined ? undefined : header(partial, 'receipt')),
     });
     const session = this;
     this.context = {
