@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allErrorCodes } from '@tandem-mq/broker';
+import { failoverErrorCodes } from '@tandem-mq/failover-client';
 
 const ERRORS_DOC = fileURLToPath(new URL('../../docs/errors.md', import.meta.url));
 
@@ -17,5 +18,11 @@ describe('docs/errors.md', function () {
     expect(codes.length).to.be.greaterThan(0);
     const missing = codes.filter((code) => !new RegExp(`\\b${code}\\b`).test(doc));
     expect(missing, 'codes missing from docs/errors.md').to.deep.equal([]);
+  });
+
+  it('lists every code of the failover client', function () {
+    const doc = fs.readFileSync(ERRORS_DOC, 'utf8');
+    const missing = failoverErrorCodes().filter((code) => !new RegExp(`\\b${code}\\b`).test(doc));
+    expect(missing, 'failover client codes missing from docs/errors.md').to.deep.equal([]);
   });
 });
