@@ -43,6 +43,9 @@ export const BrokerErrors = {
   TANDEM_ERR_USAGE: { httpStatus: 400 },
   TANDEM_ERR_LISTEN_FAILED: { httpStatus: 500 },
   TANDEM_ERR_INTERNAL: { httpStatus: 500 },
+  // High availability
+  TANDEM_ERR_FENCED: { httpStatus: 503 },
+  TANDEM_ERR_ROLE_TRANSITION: { httpStatus: 500 },
 } as const satisfies Record<string, Definition>;
 
 export type BrokerErrorCode = keyof typeof BrokerErrors;

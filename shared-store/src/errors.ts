@@ -34,6 +34,10 @@ export const StoreErrorCodes = {
   JOURNAL_CORRUPT: 'TANDEM_ERR_JOURNAL_CORRUPT',
   /** A record is larger than a segment may hold. */
   RECORD_TOO_LARGE: 'TANDEM_ERR_RECORD_TOO_LARGE',
+  /** The data directory cannot be locked at all: missing, read-only, or not ours to write. */
+  LOCK_FAILED: 'TANDEM_ERR_LOCK_FAILED',
+  /** The holder record beside the lock cannot be parsed, so the next epoch is unknown. */
+  LOCK_RECORD_CORRUPT: 'TANDEM_ERR_LOCK_RECORD_CORRUPT',
 } as const;
 
 export type StoreErrorCode = (typeof StoreErrorCodes)[keyof typeof StoreErrorCodes];

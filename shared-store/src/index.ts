@@ -26,3 +26,4 @@ export type * from './journal/records/record-types.js';
 export { FrameScanner } from './journal/records/frame.js';
 export type { ScanEvent, ScannedFrame, SkippedStretch, ScanTail } from './journal/records/frame.js';
 export { segmentFileName, parseSegmentFileName } from './journal/segment.js';
+export * from './lock/index.js';
