@@ -3,7 +3,8 @@
 // 0 after a clean stop, 1 when the broker fails at runtime, 2 for a bad command line or config.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { createBroker } from '../broker.js';
+import { createBroker, type ListeningAddresses } from '../broker.js';
+import type { ListeningAddress } from '../transport/types.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { BrokerError } from '../errors.js';
 
@@ -106,8 +107,19 @@ async function runBroker(args: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  await broker.start();
+  const addresses = await broker.start();
+  // The log line broker.listening is for machines; this one is for the person who ran the command.
+  process.stderr.write(`${describeListeners(addresses)}\n`);
   return stopped;
+}
+
+function describeListeners(addresses: ListeningAddresses): string {
+  const at = (scheme: string, a: ListeningAddress): string => `${scheme}://${a.host}:${a.port}`;
+  const lines = [`Tandem MQ broker is active:`, `  STOMP            ${at('stomp', addresses.stomp)}`];
+  if (addresses.tls !== undefined) lines.push(`  STOMP over TLS   ${at('stomp+ssl', addresses.tls)}`);
+  if (addresses.websocket !== undefined) lines.push(`  STOMP over WS    ${at('ws', addresses.websocket)}`);
+  lines.push(`  admin HTTP       ${at('http', addresses.admin)}/health`);
+  return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
