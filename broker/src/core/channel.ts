@@ -162,27 +162,53 @@ export abstract class Channel {
     return undefined;
   }
 
+  /**
+   * A held delivery reaches the sink now (see Outbound). False when it is no longer in flight (acked
+   * or returned meanwhile), so it must not be sent; an auto-ack delivery is acknowledged here.
+   */
+  handedOff(inFlight: InFlight): boolean {
+    const subscription = inFlight.subscription;
+    if (subscription.unacked.get(inFlight.ackId) !== inFlight) return false;
+    if (subscription.ack === 'auto') {
+      subscription.untrack(inFlight);
+      this.inFlight--;
+      this.autoAcknowledge(inFlight.entry);
+    }
+    return true;
+  }
+
   private deliver(subscription: Subscription, entry: Entry): void {
     const connection = subscription.connection;
     const ackId = connection.nextAckId();
     const delivery = toDelivery(entry, subscription.id, ackId, this.deliveryDestination(entry));
     const groupId = entry.data.groupId;
     if (groupId !== undefined && entry.data.closesGroup) this.groups?.close(groupId);
-    if (entry.stored) this.ctx.store.markDispatched(this.target!, entry.data.seq);
-    if (subscription.ack === 'auto') {
-      // Auto ack: handing the message to the socket is the acknowledgement.
-      this.countDequeue();
-      this.storeAck(entry)?.catch((error: unknown) => this.logStoreError(error, 'ack'));
-    } else {
-      const inFlight: InFlight = { ackId, entry, subscription, channel: this };
-      subscription.track(inFlight);
-      this.inFlight++;
+    // A stored message may reach the client only once its dispatch mark is settled, so that after a
+    // crash it comes back flagged redelivered. The send path marks ahead, so usually there is no gate.
+    const gate = entry.stored ? this.ctx.store.markDispatched(this.target!, entry.data.seq) : undefined;
+    const outbound = connection.outbound;
+    if (gate === undefined && outbound.idle) {
+      if (subscription.ack === 'auto') this.autoAcknowledge(entry);
+      else this.track(subscription, ackId, entry);
+      outbound.handOff(delivery);
+      return;
     }
-    try {
-      connection.sink.deliver(delivery);
-    } catch (error) {
-      this.ctx.logger.error({ event: 'core.deliver-failed', err: error, destination: this.name }, 'a sink threw while taking a delivery');
-    }
+    // Until it reaches the sink it is in flight whatever its ack mode: if its mark cannot be stored,
+    // it stays so and goes back to the destination when the consumer leaves.
+    outbound.hold(this.track(subscription, ackId, entry), delivery, gate);
+  }
+
+  private track(subscription: Subscription, ackId: string, entry: Entry): InFlight {
+    const inFlight: InFlight = { ackId, entry, subscription, channel: this };
+    subscription.track(inFlight);
+    this.inFlight++;
+    return inFlight;
+  }
+
+  /** Auto ack: handing the message to the socket is the acknowledgement. */
+  private autoAcknowledge(entry: Entry): void {
+    this.countDequeue();
+    this.storeAck(entry)?.catch((error: unknown) => this.logStoreError(error, 'ack'));
   }
 
   private redeliver(entry: Entry, reason: ReturnReason): void {

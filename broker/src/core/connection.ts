@@ -4,6 +4,7 @@ import { BrokerError } from '../errors.js';
 import type { CoreContext } from './context.js';
 import { invalid, isTopicKind, parseDestination, type Destination } from './destination.js';
 import { claimDurable, removeDurable as removeDurableSubscription, DurableSubscription } from './durable.js';
+import { Outbound } from './outbound.js';
 import type { DestinationRegistry } from './registry.js';
 import type { Router } from './router.js';
 import type { Selector } from './selectors/index.js';
@@ -29,6 +30,7 @@ export interface ConnectionDeps {
 
 export class Connection implements CoreConnection {
   readonly inFlight = new Map<string, InFlight>();
+  readonly outbound: Outbound;
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly transactions = new TransactionTable();
   private readonly temps: TempScope;
@@ -42,6 +44,7 @@ export class Connection implements CoreConnection {
     private readonly deps: ConnectionDeps,
   ) {
     this.temps = new TempScope(id, deps.registry);
+    this.outbound = new Outbound(sink, deps.ctx.logger);
   }
 
   nextAckId(): string {
@@ -181,6 +184,7 @@ export class Connection implements CoreConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.outbound.close();
     for (const transaction of this.transactions.takeAll()) abortTransaction(transaction);
     for (const subscription of [...this.subscriptions.values()]) this.closeSubscription(subscription);
     this.temps.release();

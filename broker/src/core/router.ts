@@ -39,6 +39,7 @@ export class Router {
       this.publish(prepared);
       return Promise.resolve();
     }
+    this.preMark(prepared);
     return this.ctx.store.addMessage(toStoredMessage(prepared.data, prepared.targets)).then(() => this.publish(prepared));
   }
 
@@ -92,6 +93,23 @@ export class Router {
       }
     }
     return { data, queues, channels, targets, figures: this.registry.topics.figures(destination) };
+  }
+
+  /**
+   * Marks the message dispatched for each stored copy whose destination has a consumer now. Asked
+   * for just before the store call, the mark rides the same batch and is settled when the message
+   * is, so its delivery need not wait for a commit of its own. The promise can be dropped: a
+   * failure shows as the store call's failure.
+   */
+  preMark(prepared: PreparedSend): void {
+    const seq = prepared.data.seq;
+    const store = this.ctx.store;
+    for (const queue of prepared.queues) {
+      if (queue.target !== null && queue.consumers.length > 0) store.markDispatched(queue.target, seq);
+    }
+    for (const channel of prepared.channels) {
+      if (channel.target !== null && channel.consumers.length > 0) store.markDispatched(channel.target, seq);
+    }
   }
 
   /** Makes a stored (or never-stored) message visible to its destinations. */

@@ -2,6 +2,7 @@
 // (in delivery order, which is what a cumulative client-mode ACK walks).
 import type { Channel } from './channel.js';
 import type { Entry } from './message.js';
+import type { Outbound } from './outbound.js';
 import type { Selector } from './selectors/index.js';
 import type { AckMode, ConnectionSink } from './types.js';
 
@@ -22,6 +23,8 @@ export interface ConsumerConnection {
   nextAckId(): string;
   /** Every unacknowledged delivery of the connection, by ack id. */
   readonly inFlight: Map<string, InFlight>;
+  /** The ordered way to the sink, holding deliveries that wait for their dispatch mark. */
+  readonly outbound: Outbound;
 }
 
 export interface SubscriptionOptions {

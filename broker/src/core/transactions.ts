@@ -52,7 +52,9 @@ export async function commitTransaction(ctx: CoreContext, router: Router, origin
   }
   const ops: TransactionOp[] = [];
   for (const send of prepared) {
-    if (send.targets.length > 0) ops.push({ op: 'add', message: toStoredMessage(send.data, send.targets) });
+    if (send.targets.length === 0) continue;
+    router.preMark(send);
+    ops.push({ op: 'add', message: toStoredMessage(send.data, send.targets) });
   }
   for (const { entry, channel } of transaction.acks) {
     if (entry.stored) ops.push({ op: 'ack', target: channel.target!, seq: entry.data.seq });

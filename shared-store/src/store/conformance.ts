@@ -184,15 +184,85 @@ export function runStoreConformance(name: string, factory: StoreHarnessFactory):
       await store.open();
       const a = durableKey('c', 'a');
       await store.addDurableSubscription({ clientId: 'c', name: 'a', destination: '/topic/t' });
-      for (let seq = 1; seq <= 3; seq++) await store.addMessage(message(seq));
+      await store.addMessage(message(1));
+      await store.addMessage(message(2));
+      await store.markDispatched(Q, 1);
+      await store.addMessage(message(3));
       await store.addMessage(message(4, { destination: '/topic/t', targets: [a] }));
+      await store.markDispatched(a, 4);
       await store.addMessage(message(5, { destination: '/topic/t', targets: [a] }));
-      store.markDispatched(Q, 1);
-      store.markDispatched(Q, 2);
-      store.markDispatched(a, 4);
       const state = await restart();
       assert.deepEqual(state.queues.get(Q)!.map((m) => [m.seq, m.redelivered]), [[1, true], [2, true], [3, false]]);
       assert.deepEqual(pendingOf(state, 'c', 'a')!.map((m) => [m.seq, m.redelivered]), [[4, true], [5, false]]);
+    });
+
+    it('markDispatched returns a promise until the mark settles, then undefined', async function () {
+      await store.open();
+      await store.addMessage(message(1));
+      const first = store.markDispatched(Q, 1);
+      assert.ok(first instanceof Promise, 'an unsettled mark is a promise');
+      const again = store.markDispatched(Q, 1);
+      assert.ok(again instanceof Promise, 'still unsettled within the same batch');
+      await Promise.all([first, again]);
+      assert.equal(store.markDispatched(Q, 1), undefined);
+      assert.ok(store.markDispatched(Q, 2) instanceof Promise, 'a higher seq needs a new mark');
+      assert.ok(store.markDispatched('/queue/other', 1) instanceof Promise, 'marks are per target');
+    });
+
+    it('writes the mark ahead: it covers every message stored before it, not later ones', async function () {
+      await store.open();
+      for (let seq = 1; seq <= 5; seq++) await store.addMessage(message(seq));
+      await store.markDispatched(Q, 2);
+      for (let seq = 1; seq <= 5; seq++) assert.equal(store.markDispatched(Q, seq), undefined, `seq ${seq} is covered`);
+      await store.addMessage(message(6));
+      const state = await restart();
+      assert.deepEqual(state.queues.get(Q)!.map((m) => [m.seq, m.redelivered]), [[1, true], [2, true], [3, true], [4, true], [5, true], [6, false]]);
+      assert.equal(store.markDispatched(Q, 5), undefined, 'a recovered mark is settled');
+      assert.ok(store.markDispatched(Q, 6) instanceof Promise);
+    });
+
+    it('a mark asked for before addMessage or commit is settled when that call resolves', async function () {
+      await store.open();
+      store.markDispatched(Q, 1);
+      await store.addMessage(message(1));
+      assert.equal(store.markDispatched(Q, 1), undefined);
+      store.markDispatched(Q, 2);
+      await store.commit([{ op: 'add', message: message(2) }]);
+      assert.equal(store.markDispatched(Q, 2), undefined);
+      const state = await restart();
+      assert.deepEqual(state.queues.get(Q)!.map((m) => [m.seq, m.redelivered]), [[1, true], [2, true]]);
+    });
+
+    it('keeps a settled mark through a crash: the message comes back redelivered', async function () {
+      await store.open();
+      await store.addMessage(message(1));
+      await store.addMessage(message(2));
+      const mark = store.markDispatched(Q, 1);
+      assert.ok(mark instanceof Promise);
+      await mark;
+      await store.addMessage(message(3));
+      await harness.crash(store);
+      store = harness.start();
+      const state = await store.open();
+      assert.equal(state.cleanShutdown, false);
+      assert.deepEqual(state.queues.get(Q)!.map((m) => [m.seq, m.redelivered]), [[1, true], [2, true], [3, false]]);
+    });
+
+    it('forgets the marks of a removed durable subscription, also one not yet settled', async function () {
+      await store.open();
+      const a = durableKey('c', 'a');
+      await store.addDurableSubscription({ clientId: 'c', name: 'a', destination: '/topic/t' });
+      await store.addMessage(message(1, { destination: '/topic/t', targets: [a] }));
+      await store.markDispatched(a, 1);
+      await store.addMessage(message(2, { destination: '/topic/t', targets: [a] }));
+      const unsettled = store.markDispatched(a, 2);
+      const removed = store.removeDurableSubscription('c', 'a');
+      await Promise.all([unsettled, removed]);
+      await store.addDurableSubscription({ clientId: 'c', name: 'a', destination: '/topic/t' });
+      assert.ok(store.markDispatched(a, 1) instanceof Promise, 'the old mark is gone');
+      await store.addMessage(message(3, { destination: '/topic/t', targets: [a] }));
+      const state = await restart();
+      assert.deepEqual(pendingOf(state, 'c', 'a')!.map((m) => [m.seq, m.redelivered]), [[3, false]]);
     });
 
     it('reports a restart after a crash as unclean and keeps what was acknowledged', async function () {
@@ -216,7 +286,9 @@ export function runStoreConformance(name: string, factory: StoreHarnessFactory):
       await assert.rejects(store.ack(Q, 1), { code: StoreErrorCodes.JOURNAL_CLOSED });
       await assert.rejects(store.commit([{ op: 'add', message: message(1) }]), { code: StoreErrorCodes.JOURNAL_CLOSED });
       await assert.rejects(store.reclaim(), { code: StoreErrorCodes.JOURNAL_CLOSED });
-      store.markDispatched(Q, 1); // must not throw
+      const mark = store.markDispatched(Q, 1);
+      assert.ok(mark instanceof Promise);
+      await assert.rejects(mark, { code: StoreErrorCodes.JOURNAL_CLOSED });
     });
 
     it('counts live messages in stats until every target has acked', async function () {

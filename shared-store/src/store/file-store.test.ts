@@ -61,34 +61,97 @@ describe('FileStore', function () {
     seq, id: `m${seq}`, destination: Q, headers: {}, body, priority: 4, expires: 0, timestamp: 0, targets: [Q],
   });
 
-  it('coalesces dispatch marks to one record per target per batch, without being awaited', async function () {
+  it('coalesces dispatch marks per batch, written ahead to the highest stored seq', async function () {
     const store = start();
     await store.open();
     for (let seq = 1; seq <= 10; seq++) await store.addMessage(message(seq));
+    const gates = new Set<Promise<void> | undefined>();
     for (let seq = 1; seq <= 1000; seq++) {
-      expect(store.markDispatched(Q, Math.min(seq, 7))).to.equal(undefined);
-      store.markDispatched('durable:c:n', seq);
+      gates.add(store.markDispatched(Q, Math.min(seq, 7)));
+      gates.add(store.markDispatched('durable:c:n', seq));
     }
+    expect(gates.size, 'every caller in the batch waits on one promise').to.equal(1);
     await store.addMessage(message(11));
-    store.markDispatched(Q, 3); // lower than what is recorded: nothing to write
+    expect(store.markDispatched(Q, 3), 'below what is settled: nothing to write').to.equal(undefined);
+    expect(store.markDispatched(Q, 10)).to.equal(undefined);
     await store.close();
     const marks = (await readJournalRecords(dir)).filter((r) => r.type === 'dispatch-mark');
     expect(marks).to.deep.equal([
-      { type: 'dispatch-mark', target: Q, seq: 7 },
+      { type: 'dispatch-mark', target: Q, seq: 10 },
       { type: 'dispatch-mark', target: 'durable:c:n', seq: 1000 },
     ]);
     const state = await start().open();
-    expect(state.queues.get(Q)!.filter((m) => m.redelivered).map((m) => m.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+    expect(state.queues.get(Q)!.filter((m) => m.redelivered).map((m) => m.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('a sender marking before each add in a burst costs at most two mark records per target per batch', async function () {
+    const store = start();
+    await store.open();
+    const adds: Array<Promise<void>> = [];
+    for (let seq = 1; seq <= 50; seq++) {
+      store.markDispatched(Q, seq);
+      adds.push(store.addMessage(message(seq)));
+    }
+    await Promise.all(adds);
+    for (let seq = 1; seq <= 50; seq++) expect(store.markDispatched(Q, seq)).to.equal(undefined);
+    await store.close();
+    const marks = (await readJournalRecords(dir)).filter((r) => r.type === 'dispatch-mark');
+    expect(marks).to.deep.equal([
+      { type: 'dispatch-mark', target: Q, seq: 1 },
+      { type: 'dispatch-mark', target: Q, seq: 50 },
+    ]);
   });
 
   it('writes a mark made just before close', async function () {
     const store = start();
     await store.open();
     await store.addMessage(message(1));
-    store.markDispatched(Q, 1);
+    const mark = store.markDispatched(Q, 1);
     await store.close();
+    await mark;
     const state = await start().open();
     expect(state.queues.get(Q)![0]!.redelivered).to.equal(true);
+  });
+
+  it('a message marked through the delivery path and then lost with the process comes back redelivered', async function () {
+    const io = new FaultyFileIO();
+    const first = start({ fileIO: io });
+    await first.open();
+    const Q2 = '/queue/other';
+    first.markDispatched(Q, 1); // the sender's pre-mark: the queue has a consumer
+    await first.addMessage(message(1));
+    await first.addMessage({ ...message(2), destination: Q2, targets: [Q2] });
+    expect(first.markDispatched(Q, 1), 'the delivery finds its mark settled').to.equal(undefined);
+    const gate = first.markDispatched(Q2, 2); // a delivery from a backlog
+    expect(gate).to.be.instanceOf(Promise);
+    await gate;
+    await first.addMessage(message(3)); // stored, never delivered
+    // kill -9: the first store is never closed and writes nothing more; a second one opens the directory.
+    io.crash();
+    const state = await start().open();
+    expect(state.cleanShutdown).to.equal(false);
+    expect(state.queues.get(Q)!.map((m) => [m.seq, m.redelivered])).to.deep.equal([[1, true], [3, false]]);
+    expect(state.queues.get(Q2)!.map((m) => [m.seq, m.redelivered])).to.deep.equal([[2, true]]);
+  });
+
+  it('rejects marks with TANDEM_ERR_JOURNAL_FAILED once the journal has failed, but keeps settled ones', async function () {
+    const io = new FaultyFileIO();
+    const store = start({ fileIO: io });
+    await store.open();
+    await store.addMessage(message(1));
+    await store.markDispatched(Q, 1);
+    await store.addMessage(message(2));
+    io.failNextSync();
+    const pending = store.markDispatched(Q, 2);
+    const results = await Promise.allSettled([pending, store.addMessage(message(3))]);
+    for (const r of results) expect(((r as PromiseRejectedResult).reason as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
+    expect(store.state).to.equal('failed');
+    const later = store.markDispatched(Q, 2);
+    expect(later).to.be.instanceOf(Promise);
+    let error: unknown;
+    await later!.catch((err: unknown) => (error = err));
+    expect((error as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
+    expect(store.markDispatched(Q, 1), 'a mark settled before the failure still holds').to.equal(undefined);
   });
 
   it('moves to failed when an fdatasync fails, rejecting calls with TANDEM_ERR_JOURNAL_FAILED', async function () {
@@ -108,7 +171,6 @@ describe('FileStore', function () {
     await Promise.allSettled([store.addDurableSubscription({ clientId: 'c', name: 'n', destination: '/topic/t' })]).then(([r]) => {
       expect(((r as PromiseRejectedResult).reason as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
     });
-    store.markDispatched(Q, 1); // must not throw
     await store.close();
     expect(store.state).to.equal('closed');
     // The same instance opens again. The failed batch was written before its fdatasync failed,

@@ -8,6 +8,7 @@ import { Journal } from '../journal/journal.js';
 import { Reclaimer, type ReclaimPolicy } from '../journal/reclaimer.js';
 import type { JournalRecord, MessageAddRecord } from '../journal/records/index.js';
 import { realTimers, type Timers } from '../journal/timers.js';
+import { DispatchMarks } from './dispatch-marks.js';
 import { JournalReplay } from './journal-replay.js';
 import { SegmentLedger } from './segment-ledger.js';
 import type {
@@ -36,7 +37,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
   private readonly reclaimer: Reclaimer;
   private readonly logger: Logger;
   private ledger = new SegmentLedger();
-  private readonly pendingMarks = new Map<string, number>();
+  private readonly marks: DispatchMarks;
   private nextTxId = 1;
   private nextSeq = 1;
 
@@ -49,11 +50,12 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       repair: options.repair ?? false,
       logger: this.logger,
       timers,
-      beforeSeal: () => this.writeMarks(),
+      beforeSeal: () => this.marks.seal(),
       ...(options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize }),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.fileIO === undefined ? {} : { fileIO: options.fileIO }),
     });
+    this.marks = new DispatchMarks(this.journal);
     this.reclaimer = new Reclaimer(this.journal, this, {
       intervalMs: options.reclaimIntervalMs ?? DEFAULT_RECLAIM_INTERVAL_MS,
       timers,
@@ -71,6 +73,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     const replay = new JournalReplay(this.logger);
     const report = await this.journal.open((record, segment) => replay.apply(record, segment));
     this.ledger = replay.finish();
+    this.marks.reset(this.ledger);
     this.nextTxId = replay.maxTxId + 1;
     this.nextSeq = replay.model.nextSeq;
     const millis = Date.now() - started;
@@ -98,7 +101,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
 
   async close(): Promise<void> {
     await this.reclaimer.stop();
-    if (this.journal.state === 'open') this.writeMarks();
+    if (this.journal.state === 'open') this.marks.seal();
     await this.journal.close();
   }
 
@@ -149,16 +152,13 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     const done = this.journal.append({ type: 'durable-subscription-remove', clientId, name });
     if (this.journal.lastPlaced !== undefined) {
       this.ledger.durableRemoved(clientId, name);
-      this.pendingMarks.delete(durableKey(clientId, name));
+      this.marks.forget(durableKey(clientId, name));
     }
     return done;
   }
 
-  markDispatched(target: string, seq: number): void {
-    if (this.journal.state !== 'open') return;
-    if (seq <= this.ledger.markOf(target) || seq <= (this.pendingMarks.get(target) ?? 0)) return;
-    this.pendingMarks.set(target, seq);
-    this.journal.requestFlush();
+  markDispatched(target: string, seq: number): Promise<void> | undefined {
+    return this.marks.request(target, seq, this.nextSeq - 1);
   }
 
   async reclaim(): Promise<void> {
@@ -232,17 +232,6 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     if (message.producerId !== undefined && message.producerSeq !== undefined) {
       this.ledger.producer(message.producerId, message.producerSeq, segment);
     }
-  }
-
-  /** Runs just before each batch is sealed: at most one dispatch-mark per target per batch. */
-  private writeMarks(): void {
-    if (this.pendingMarks.size === 0) return;
-    for (const [target, seq] of this.pendingMarks) {
-      this.journal.append({ type: 'dispatch-mark', target, seq }).catch(noop);
-      const segment = this.journal.lastPlaced;
-      if (segment !== undefined) this.ledger.marked(target, seq, segment);
-    }
-    this.pendingMarks.clear();
   }
 }
 

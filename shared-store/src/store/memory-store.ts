@@ -11,6 +11,7 @@ import type {
   StoredMessage,
   TransactionOp,
 } from './types.js';
+import { durableKey } from './types.js';
 
 /** What survives a memory store's restart. Pass the same object to the next MemoryStore. */
 export class MemoryStoreData {
@@ -22,14 +23,32 @@ export class MemoryStoreData {
 
 export interface MemoryStoreOptions {
   data?: MemoryStoreData;
+  /**
+   * Dispatch marks stay unsettled until releaseMarks() or failMarks(): for tests of callers that
+   * must wait for a mark. Otherwise a mark settles one microtask after it is asked for.
+   */
+  holdMarks?: boolean;
 }
+
+/** Marks asked for since the last "commit", and the promise their callers wait on. */
+interface MarkBatch {
+  readonly done: Promise<void>;
+  readonly values: Map<string, number>;
+  release: () => void;
+  fail: (error: unknown) => void;
+}
+
+const noop = (): void => undefined;
 
 export class MemoryStore implements MessageStore {
   readonly data: MemoryStoreData;
   private current: StoreState = 'closed';
+  private readonly holdMarks: boolean;
+  private openMarks: MarkBatch | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.data = options.data ?? new MemoryStoreData();
+    this.holdMarks = options.holdMarks === true;
   }
 
   get state(): StoreState {
@@ -80,12 +99,34 @@ export class MemoryStore implements MessageStore {
   }
 
   removeDurableSubscription(clientId: string, name: string): Promise<void> {
-    return this.mutate(() => this.data.model.removeDurable(clientId, name));
+    return this.mutate(() => {
+      this.data.model.removeDurable(clientId, name);
+      this.openMarks?.values.delete(durableKey(clientId, name));
+    });
   }
 
-  markDispatched(target: string, seq: number): void {
-    if (this.current !== 'open') return;
-    this.data.model.mark(target, seq);
+  /** The model's marks are the settled ones; asked-for marks join one batch until it settles. */
+  markDispatched(target: string, seq: number): Promise<void> | undefined {
+    const model = this.data.model;
+    if (seq <= (model.marks.get(target) ?? 0)) return undefined;
+    if (this.current !== 'open') {
+      const refused = Promise.reject(closedError('the store is not open'));
+      refused.catch(noop);
+      return refused;
+    }
+    const batch = (this.openMarks ??= this.newMarkBatch());
+    if (seq > (batch.values.get(target) ?? 0)) batch.values.set(target, Math.max(seq, model.nextSeq - 1));
+    return batch.done;
+  }
+
+  /** With holdMarks: settles every mark asked for so far. */
+  releaseMarks(): void {
+    this.openMarks?.release();
+  }
+
+  /** With holdMarks: rejects every mark asked for so far, as a failed journal would. */
+  failMarks(error: unknown): void {
+    this.openMarks?.fail(error);
   }
 
   async reclaim(): Promise<void> {
@@ -102,6 +143,32 @@ export class MemoryStore implements MessageStore {
       appendedRecords: this.data.appendedRecords,
       syncs: 0,
     };
+  }
+
+  private newMarkBatch(): MarkBatch {
+    let release = noop;
+    let fail: (error: unknown) => void = noop;
+    const committed = this.holdMarks
+      ? new Promise<void>((resolve, reject) => {
+          release = resolve;
+          fail = reject;
+        })
+      : Promise.resolve();
+    const values = new Map<string, number>();
+    // Registered now, so the marks settle before anything asked for later resumes (a sender's add).
+    const done = committed.then(
+      () => {
+        if (this.openMarks === batch) this.openMarks = undefined;
+        for (const [target, value] of values) this.data.model.mark(target, value);
+      },
+      (error: unknown) => {
+        if (this.openMarks === batch) this.openMarks = undefined;
+        throw error;
+      },
+    );
+    done.catch(noop);
+    const batch: MarkBatch = { done, values, release: () => release(), fail: (error) => fail(error) };
+    return batch;
   }
 
   /** Applies at call time, so the order of calls is the order of effects, like the journal. */

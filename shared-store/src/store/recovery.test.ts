@@ -184,9 +184,11 @@ describe('FileStore recovery (model-based)', function () {
           waits.push(store.removeDurableSubscription(info.clientId, info.name));
         } else {
           // A mark is never the last call of a group, so an awaited append's batch carries it.
+          // A seq the target's mark covers changes nothing; otherwise the mark is written ahead,
+          // to the highest seq the store has seen.
           const [target, s] = r.pick(live);
-          if (s > (model.marks.get(target) ?? 0)) model.marks.set(target, s);
-          store.markDispatched(target, s);
+          if (s > (model.marks.get(target) ?? 0)) model.marks.set(target, Math.max(s, model.maxSeq));
+          waits.push(store.markDispatched(target, s) ?? Promise.resolve());
           const q = r.pick(QUEUES);
           const m = newMessage([q], q);
           model.add(m);

@@ -103,11 +103,6 @@ export class SegmentLedger {
     if (known === undefined || producerSeq >= known.value) this.producers.set(producerId, { value: producerSeq, segment });
   }
 
-  /** The latest mark recorded for `target`, or 0. */
-  markOf(target: string): number {
-    return this.marks.get(target)?.value ?? 0;
-  }
-
   marked(target: string, seq: number, segment: number): void {
     const known = this.marks.get(target);
     if (known === undefined || seq >= known.value) this.marks.set(target, { value: seq, segment });

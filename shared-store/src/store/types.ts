@@ -117,8 +117,19 @@ export interface MessageStore {
   /** Removes it and drops its pending acknowledgements. */
   removeDurableSubscription(clientId: string, name: string): Promise<void>;
 
-  /** Records the highest seq dispatched for a target, so recovery can flag redeliveries. Not awaited by callers; coalesced. */
-  markDispatched(target: string, seq: number): void;
+  /**
+   * Records that messages of `target` up to `seq` may have been delivered, so recovery flags them
+   * redelivered (seq at or below the target's mark). Returns undefined when a mark >= seq is
+   * already settled (durable in durability mode, written in throughput mode, as for every other
+   * record): the message may go to the client now. Otherwise a mark >= seq goes into the next
+   * group commit and the promise settles with that commit; a caller must not hand the message to
+   * the client before it resolves. The mark is written ahead, as max(seq, the highest message seq
+   * the store has seen), so one mark covers a whole backlog. Marks coalesce per batch, and a mark
+   * asked for before an addMessage() or commit() call is settled by the time that call's promise
+   * resolves (so a sender that marks before storing makes the later delivery wait for nothing). Rejects when the store is failed or closed; a caller that does not wait may
+   * drop the promise (a failure never becomes an unhandled rejection).
+   */
+  markDispatched(target: string, seq: number): Promise<void> | undefined;
 
   /** Moves the journal's reclaimer forward now (it also runs on a timer). */
   reclaim(): Promise<void>;

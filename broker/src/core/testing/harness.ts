@@ -1,6 +1,6 @@
 // Test harness for the core: a core over a MemoryStore with a fake clock, and sinks that record
 // what they are handed. Tests only; nothing in the broker imports it.
-import { MemoryStore, MemoryStoreData, silentLogger, type MessageStore } from '@tandem-mq/shared-store';
+import { MemoryStore, MemoryStoreData, silentLogger, type Logger, type MessageStore } from '@tandem-mq/shared-store';
 import { createBrokerCore, type RunningCore } from '../index.js';
 import {
   DEFAULT_DEAD_LETTER_POLICY,
@@ -51,6 +51,9 @@ export interface HarnessOptions {
   /** Wraps the memory store (to make it fail, or watch it). */
   wrapStore?: (store: MessageStore) => MessageStore;
   clock?: FakeClock;
+  /** Dispatch marks wait for store.releaseMarks() or store.failMarks() (see MemoryStoreOptions). */
+  holdMarks?: boolean;
+  logger?: Logger;
 }
 
 export interface Harness {
@@ -70,12 +73,12 @@ const TEST_REDELIVERY: RedeliveryPolicy = { ...DEFAULT_REDELIVERY_POLICY, initia
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const data = options.data ?? new MemoryStoreData();
   const clock = options.clock ?? new FakeClock();
-  const store = new MemoryStore({ data });
+  const store = new MemoryStore({ data, holdMarks: options.holdMarks === true });
   const recovered = await store.open();
   const core = createBrokerCore({
     store: options.wrapStore === undefined ? store : options.wrapStore(store),
     recovered,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     redelivery: { ...TEST_REDELIVERY, ...options.redelivery },
     deadLetter: { ...DEFAULT_DEAD_LETTER_POLICY, ...options.deadLetter },
     now: clock.now,
