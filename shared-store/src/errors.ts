@@ -34,6 +34,8 @@ export const StoreErrorCodes = {
   JOURNAL_CORRUPT: 'TANDEM_ERR_JOURNAL_CORRUPT',
   /** A record is larger than a segment may hold. */
   RECORD_TOO_LARGE: 'TANDEM_ERR_RECORD_TOO_LARGE',
+  /** This broker lost the data-directory lock: writes are refused and nothing more is confirmed. */
+  FENCED: 'TANDEM_ERR_FENCED',
   /** The data directory cannot be locked at all: missing, read-only, or not ours to write. */
   LOCK_FAILED: 'TANDEM_ERR_LOCK_FAILED',
   /** The holder record beside the lock cannot be parsed, so the next epoch is unknown. */

@@ -26,6 +26,12 @@ export interface GroupCommitOptions {
   timers: Timers;
   /** Called just before a batch is sealed, to add records that coalesce per batch. */
   beforeSeal?: () => void;
+  /**
+   * Called after a batch is written (and, in durability mode, synced) and before anyone hears of it;
+   * throwing refuses the confirmation and fails the journal. The HA fencing check lives here, so a
+   * broker that lost its lock while a write was under way never confirms it.
+   */
+  confirm?: () => void;
   onFailure: (error: StoreError) => void;
 }
 
@@ -126,7 +132,7 @@ export class GroupCommit {
   fail(cause: unknown): StoreError {
     if (this.failure !== undefined) return this.failure;
     const error =
-      cause instanceof StoreError && cause.code === StoreErrorCodes.JOURNAL_FAILED
+      cause instanceof StoreError && (cause.code === StoreErrorCodes.JOURNAL_FAILED || cause.code === StoreErrorCodes.FENCED)
         ? cause
         : new StoreError(
             StoreErrorCodes.JOURNAL_FAILED,
@@ -165,6 +171,7 @@ export class GroupCommit {
           this.unsynced = true;
           if (this.options.mode === 'durability') await this.syncNow();
           else this.armTimer();
+          this.options.confirm?.();
           this.inflight = undefined;
           batch.resolve();
           continue;
@@ -174,6 +181,7 @@ export class GroupCommit {
           this.syncWaiters = [];
           this.syncDue = false;
           await this.syncNow();
+          this.options.confirm?.();
           const done = this.syncing;
           this.syncing = [];
           for (const waiter of done) waiter.resolve();

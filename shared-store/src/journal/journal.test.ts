@@ -60,6 +60,45 @@ describe('Journal', function () {
       expect(journal.stats()).to.include({ appendedRecords: 500, writes: 1, syncs: 1 });
     });
 
+    it('asks confirm() after the sync and before settling; a refusal fails the batch and the journal with its code', async function () {
+      let allowed = true;
+      const order: string[] = [];
+      const io = new FaultyFileIO();
+      const { journal } = await open({
+        fileIO: io,
+        confirm: () => {
+          order.push(`confirm after ${io.syncs} syncs`);
+          if (!allowed) throw new StoreError(StoreErrorCodes.FENCED, 'fenced: the lock was lost');
+        },
+      });
+      io.resetCounters();
+      await journal.append(ack(1));
+      expect(order).to.deep.equal(['confirm after 1 syncs']);
+      allowed = false;
+      const refused = journal.append(ack(2));
+      await refused.then(
+        () => expect.fail('a batch the fencing check refused was confirmed'),
+        (error: StoreError) => expect(error.code).to.equal(StoreErrorCodes.FENCED),
+      );
+      expect(journal.state).to.equal('failed');
+      await journal.append(ack(3)).then(
+        () => expect.fail('a fenced journal took a write'),
+        (error: StoreError) => expect(error.code).to.equal(StoreErrorCodes.FENCED),
+      );
+    });
+
+    it('fence() refuses every waiting and later append with TANDEM_ERR_FENCED', async function () {
+      const { journal } = await open();
+      const waiting = journal.append(ack(1));
+      journal.fence('the lock was replaced');
+      for (const pending of [waiting, journal.append(ack(2))]) {
+        await pending.then(
+          () => expect.fail('an append was confirmed after the fence'),
+          (error: StoreError) => expect(error.code).to.equal(StoreErrorCodes.FENCED),
+        );
+      }
+    });
+
     it('gathers appends made while a batch is in flight into the next batch', async function () {
       const io = new FaultyFileIO();
       const { journal } = await open({ fileIO: io });

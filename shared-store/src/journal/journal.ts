@@ -32,6 +32,8 @@ export interface JournalOptions {
   timers?: Timers;
   /** Called just before each batch is sealed, to add records that coalesce per batch. */
   beforeSeal?: () => void;
+  /** See GroupCommitOptions.confirm: throw to refuse confirming a written batch (fencing). */
+  confirm?: () => void;
 }
 
 export interface JournalStats {
@@ -81,7 +83,11 @@ export class Journal {
     };
     return new GroupCommit(
       { write: (runs) => this.writeRuns(runs), sync: () => this.syncHead() },
-      options.beforeSeal === undefined ? commitOptions : { ...commitOptions, beforeSeal: options.beforeSeal },
+      {
+        ...commitOptions,
+        ...(options.beforeSeal === undefined ? {} : { beforeSeal: options.beforeSeal }),
+        ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
+      },
     );
   }
 
@@ -186,6 +192,15 @@ export class Journal {
     let done: Promise<void> = Promise.resolve();
     for (const frame of frames) done = this.commit.append(segment, frame);
     return done;
+  }
+
+  /**
+   * Fencing: this process lost the data directory to another. Every waiting and later write is
+   * refused with TANDEM_ERR_FENCED and nothing more is confirmed; the files are left as they are.
+   */
+  fence(reason: string): void {
+    if (this.current === 'closed') return;
+    this.commit.fail(new StoreError(StoreErrorCodes.FENCED, `fenced: ${reason}; this broker no longer owns the journal`));
   }
 
   /** Asks for a batch even with nothing appended, so the beforeSeal hook gets to run. */

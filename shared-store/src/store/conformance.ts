@@ -291,6 +291,29 @@ export function runStoreConformance(name: string, factory: StoreHarnessFactory):
       await assert.rejects(mark, { code: StoreErrorCodes.JOURNAL_CLOSED });
     });
 
+    it('fence() refuses every later write with TANDEM_ERR_FENCED', async function () {
+      await store.open();
+      await store.addMessage(message(1));
+      const inProgress = store.addMessage(message(2)).then(
+        () => 'confirmed before the fence',
+        (error: { code?: string }) => error.code ?? 'no code',
+      );
+      store.fence('the lock was lost');
+      // A write already under way is either done or refused, never confirmed after the fence.
+      assert.ok(['confirmed before the fence', StoreErrorCodes.FENCED as string].includes(await inProgress));
+      await assert.rejects(store.addMessage(message(3)), { code: StoreErrorCodes.FENCED });
+      await assert.rejects(store.ack(Q, 1), { code: StoreErrorCodes.FENCED });
+      store.fence('again'); // idempotent
+      await harness.crash(store);
+      store = harness.start();
+      const recovered = await store.open();
+      // What was confirmed before the fence is there; message 3 never reached the journal.
+      assert.deepEqual(
+        (recovered.queues.get(Q) ?? []).map((m) => m.seq).filter((seq) => seq !== 2),
+        [1],
+      );
+    });
+
     it('counts live messages in stats until every target has acked', async function () {
       await store.open();
       await store.addMessage(message(1, { targets: [Q, '/queue/b'] }));

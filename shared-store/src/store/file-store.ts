@@ -51,6 +51,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       logger: this.logger,
       timers,
       beforeSeal: () => this.marks.seal(),
+      ...(options.confirmWrites === undefined ? {} : { confirm: options.confirmWrites }),
       ...(options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize }),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.fileIO === undefined ? {} : { fileIO: options.fileIO }),
@@ -155,6 +156,10 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       this.marks.forget(durableKey(clientId, name));
     }
     return done;
+  }
+
+  fence(reason: string): void {
+    this.journal.fence(reason);
   }
 
   markDispatched(target: string, seq: number): Promise<void> | undefined {

@@ -43,6 +43,7 @@ const noop = (): void => undefined;
 export class MemoryStore implements MessageStore {
   readonly data: MemoryStoreData;
   private current: StoreState = 'closed';
+  private fencedBy: StoreError | undefined;
   private readonly holdMarks: boolean;
   private openMarks: MarkBatch | undefined;
 
@@ -61,6 +62,7 @@ export class MemoryStore implements MessageStore {
     const cleanShutdown = !this.data.running;
     this.data.running = true;
     this.current = 'open';
+    this.fencedBy = undefined;
     const { model } = this.data;
     return model.toRecovered(cleanShutdown, [], {
       segments: 0,
@@ -119,6 +121,13 @@ export class MemoryStore implements MessageStore {
     return batch.done;
   }
 
+  fence(reason: string): void {
+    if (this.current !== 'open' || this.fencedBy !== undefined) return;
+    this.fencedBy = new StoreError(StoreErrorCodes.FENCED, `fenced: ${reason}; this broker no longer owns the journal`);
+    this.current = 'failed';
+    this.openMarks?.fail(this.fencedBy);
+  }
+
   /** With holdMarks: settles every mark asked for so far. */
   releaseMarks(): void {
     this.openMarks?.release();
@@ -173,6 +182,7 @@ export class MemoryStore implements MessageStore {
 
   /** Applies at call time, so the order of calls is the order of effects, like the journal. */
   private mutate(apply: () => unknown): Promise<void> {
+    if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
     if (this.current !== 'open') return Promise.reject(closedError('the store is not open'));
     apply();
     this.data.appendedRecords += 1;

@@ -131,6 +131,12 @@ export interface MessageStore {
    */
   markDispatched(target: string, seq: number): Promise<void> | undefined;
 
+  /**
+   * Fencing: another broker owns the data now. Refuses every waiting and later write with
+   * StoreError TANDEM_ERR_FENCED; nothing more is confirmed. Idempotent.
+   */
+  fence(reason: string): void;
+
   /** Moves the journal's reclaimer forward now (it also runs on a timer). */
   reclaim(): Promise<void>;
   stats(): StoreStats;
@@ -149,4 +155,9 @@ export interface FileStoreOptions {
   repair?: boolean;
   fileIO?: FileIO;
   logger?: Logger;
+  /**
+   * Called after each batch is written (and synced in durability mode) and before any waiter is
+   * told; throw (a StoreError TANDEM_ERR_FENCED) to refuse the confirmation. The HA lock check.
+   */
+  confirmWrites?: () => void;
 }
