@@ -1,8 +1,9 @@
 // createBroker in-process with the real file store and core: start order and its log lines, a
-// message through STOMP and into the admin API, persistence across a restart, and a failed start
-// that leaves nothing open.
+// message through STOMP and into the admin API, persistence across a restart, a failed start that
+// leaves nothing open, and the HA wiring: a second broker on the same folder waits as standby and
+// takes over, and a broker that loses its lock fences at once and comes back on a fresh store.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { validateConfig, type BrokerConfig } from './config/schema.js';
 import { header, type StompFrame } from './protocol/stomp/frame.js';
 import { StompParser } from './protocol/stomp/parser.js';
 import { serializeFrame } from './protocol/stomp/serializer.js';
+import { ScriptedLock } from './ha/testing/scripted-lock.js';
 
 class LogLines extends Writable {
   readonly entries: Array<Record<string, unknown>> = [];
@@ -70,18 +72,34 @@ class Client {
   destroy(): void {
     this.socket.destroy();
   }
+
+  get closed(): boolean {
+    return this.socket.destroyed || this.socket.readableEnded;
+  }
 }
 
 function getJson(port: number, path: string): Promise<unknown> {
+  return getReply(port, path).then((reply) => reply.body);
+}
+
+function getReply(port: number, path: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
     })
       .on('error', reject)
       .end();
   });
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 describe('createBroker', function () {
@@ -103,10 +121,12 @@ describe('createBroker', function () {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'tandem-broker-'));
   });
+  const others: Broker[] = [];
   afterEach(async () => {
     for (const client of clients.splice(0)) client.destroy();
     await broker?.stop();
     broker = undefined;
+    for (const other of others.splice(0)) await other.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -177,5 +197,94 @@ describe('createBroker', function () {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  it('a second broker on the same data dir waits as standby with the admin API up, and takes over when the first stops', async () => {
+    const first = await start();
+    const logs = new LogLines();
+    const second = createBroker(config(), { logger: createLogger({ level: 'info', destination: logs }) });
+    others.push(second);
+    const ready = await second.ready();
+    expect(ready.role).to.equal('standby');
+    if (ready.role !== 'standby') return;
+    expect(ready.holder).to.include({ pid: process.pid, epoch: 1 });
+    expect(logs.entries.find((e) => e['event'] === 'ha.standby')).to.deep.include({ admin: ready.admin });
+    expect(await getReply(ready.admin.port, '/health')).to.deep.equal({ status: 503, body: { status: 'standby', role: 'standby' } });
+
+    const producer = await Client.open(first.stomp.port);
+    clients.push(producer);
+    producer.send('SEND', { destination: '/queue/handed-over', persistent: 'true', receipt: 'r' }, 'kept');
+    await producer.next('RECEIPT');
+    const takeover = second.start();
+    await broker!.stop();
+    const addresses = await takeover;
+    expect(second.status()).to.include({ role: 'active', epoch: 2 });
+    expect(addresses.admin).to.deep.equal(ready.admin);
+    const consumer = await Client.open(addresses.stomp.port);
+    clients.push(consumer);
+    consumer.send('SUBSCRIBE', { id: 's', destination: '/queue/handed-over' });
+    expect((await consumer.next('MESSAGE')).body.toString()).to.equal('kept');
+  });
+
+  it('fences at once when the lock is lost: clients cut off, writes refused; then back to standby and active again on a fresh store', async () => {
+    const lock = new ScriptedLock();
+    const logs = new LogLines();
+    broker = createBroker(config(), { lock, logger: createLogger({ level: 'info', destination: logs }) });
+    const starting = broker.start();
+    await until('the broker to contend for the lock', () => lock.contending);
+    lock.grant();
+    const addresses = await starting;
+    const client = await Client.open(addresses.stomp.port);
+    clients.push(client);
+    client.send('SEND', { destination: '/queue/fenced', persistent: 'true', receipt: 'before' }, 'stored');
+    await client.next('RECEIPT');
+
+    lock.lose('lease-expired', 'the lease was last renewed 1900 ms ago');
+    await until('the connection to be dropped', () => client.closed);
+    expect(client.frames, 'nothing was sent after the fence').to.deep.equal([]);
+    await until('standby again', () => broker!.status().role === 'standby' && lock.contending);
+    const moves = logs.entries.filter((e) => e['event'] === 'ha.transition').map((e) => `${String(e['from'])}->${String(e['to'])}`);
+    expect(moves).to.deep.equal(['standby->activating', 'activating->active', 'active->fenced', 'fenced->standby']);
+    expect(logs.entries.find((e) => e['to'] === 'fenced')).to.have.property('reason', 'lost the lock (lease-expired): the lease was last renewed 1900 ms ago');
+    expect((await getReply(addresses.admin.port, '/health')).status).to.equal(503);
+
+    lock.grant('stale');
+    await until('active again', () => broker!.status().role === 'active');
+    expect(broker.status().epoch).to.equal(2);
+    const listening = logs.entries.filter((e) => e['event'] === 'broker.listening');
+    expect(listening).to.have.length(2);
+    const recovered = logs.entries.filter((e) => e['event'] === 'journal.recovered');
+    expect(recovered, 'every activation recovers the journal anew').to.have.length(2);
+    const consumer = await Client.open((listening[1]!['stomp'] as { port: number }).port);
+    clients.push(consumer);
+    consumer.send('SUBSCRIBE', { id: 's', destination: '/queue/fenced' });
+    expect((await consumer.next('MESSAGE')).body.toString()).to.equal('stored');
+  });
+
+  it('a broker whose lease has gone stale writes nothing: the SEND gets no RECEIPT', async () => {
+    const lock = new ScriptedLock();
+    broker = createBroker(config({ mode: 'durability' }), { lock, logger: createLogger({ level: 'silent' }) });
+    const starting = broker.start();
+    await until('the broker to contend for the lock', () => lock.contending);
+    lock.grant();
+    const addresses = await starting;
+    const client = await Client.open(addresses.stomp.port);
+    clients.push(client);
+    // The lease ran out by this broker's clock, and nobody has told the controller yet.
+    lock.held = false;
+    client.send('SEND', { destination: '/queue/stale', persistent: 'true', receipt: 'refused' }, 'never confirmed');
+    const error = await client.next('ERROR');
+    expect(header(error, 'code')).to.equal('TANDEM_ERR_FENCED');
+    expect(header(error, 'receipt-id')).to.equal('refused');
+    expect(client.frames.some((f) => f.command === 'RECEIPT')).to.equal(false);
+  });
+
+  it('with ha.enabled false takes no lock and is active at once, at epoch 0', async () => {
+    const base = config();
+    const addresses = await start(new LogLines(), { ha: { ...base.ha, enabled: false } });
+    expect(addresses.stomp.port).to.be.greaterThan(0);
+    expect(broker!.status()).to.include({ role: 'active', epoch: 0 });
+    expect(existsSync(join(base.dataDir, 'tandem.lock'))).to.equal(false);
+    expect(await getReply(addresses.admin.port, '/health')).to.deep.equal({ status: 200, body: { status: 'ok', role: 'active' } });
   });
 });

@@ -46,6 +46,7 @@ export const BrokerErrors = {
   // High availability
   TANDEM_ERR_FENCED: { httpStatus: 503 },
   TANDEM_ERR_ROLE_TRANSITION: { httpStatus: 500 },
+  TANDEM_ERR_NOT_ACTIVE: { httpStatus: 503 },
 } as const satisfies Record<string, Definition>;
 
 export type BrokerErrorCode = keyof typeof BrokerErrors;

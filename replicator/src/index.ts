@@ -1,3 +1,36 @@
-// @tandem-mq/replicator: cross-region replication of the journal. The replicator arrives after the
-// active/standby pair; this package holds its public entry point.
-export const REPLICATION_PROTOCOL = 'tandem-replication.v1';
+// @tandem-mq/replicator: cross-region replication of the journal. The sender tails the primary's
+// journal and ships its bytes over a WebSocket link; the receiver writes them into the replica's
+// data directory, byte for byte, and both report how far behind the replica is.
+export { ReplicationError, ReplicationErrors, replicationErrorCodes, isReplicationErrorCode } from './errors.js';
+export type { ReplicationErrorCode } from './errors.js';
+export { START, journalOffset, samePosition, formatPosition, describePosition } from './position.js';
+export type { Position } from './position.js';
+export {
+  PROTOCOL_VERSION,
+  WS_SUBPROTOCOL,
+  MessageType,
+  LinkDecoder,
+  encodeMessage,
+  decodeMessage,
+  batchMessage,
+} from './protocol.js';
+export type * from './protocol.js';
+export { JournalTailer } from './tailer.js';
+export { listSegments, readJournalEnd, dataEnd } from './journal-dir.js';
+export { anchorOf, checkAnchor, ANCHOR_BYTES } from './anchor.js';
+export type { TailerOptions, TailEvent, TailBatch, TailDeletion } from './tailer.js';
+export { Cursor, CURSOR_FILE_NAME } from './cursor.js';
+export { ReplicaStore } from './replica-store.js';
+export { ReplicaApplier } from './replica-applier.js';
+export type { ApplierStats } from './replica-applier.js';
+export { ReplicationSender } from './sender.js';
+export type { SenderOptions, SenderReport, SenderState, SenderStats } from './sender.js';
+export type { LinkTlsOptions } from './outbound-link.js';
+export { ReplicationReceiver } from './receiver.js';
+export type { ReceiverOptions, ReceiverReport, ReceiverState, ReceiverStats, ReceiverTlsOptions } from './receiver.js';
+export { senderLag, ReceiverLag, NO_LAG } from './lag.js';
+export type { Lag } from './lag.js';
+export { renderReplicationMetrics, startAdminServer } from './admin.js';
+export type { ReplicationReport, AdminServer } from './admin.js';
+export { loadReplicatorConfig, loadReceiverConfig } from './config.js';
+export type { ReplicatorConfig, ReceiverConfig } from './config.js';

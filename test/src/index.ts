@@ -9,5 +9,7 @@ export { RawSocket } from './harness/raw-socket.js';
 export { adminRequest, destinationStats } from './harness/admin-client.js';
 export { Inbox } from './harness/inbox.js';
 export { waitFor, sleep } from './harness/wait.js';
+export { BrokerPair, PairMember, usePairCleanup, freePort, PAIR_CONFIG_DIR, type PairOptions, type MemberName, type MemberPorts } from './harness/pair.js';
+export { runChaos, runChaosOn, restartBoth, describeChaos, CHAOS_RECONNECT, type ChaosOptions, type ChaosResult, type ChaosSignal, type ChaosMember, type ChaosTarget } from './harness/chaos.js';
 export { WireClient, StompErrorFrame, ConnectionClosedError } from './wire/stomp-client.js';
 export { encodeFrame, FrameDecoder, type WireFrame } from './wire/frame-codec.js';

@@ -1,9 +1,11 @@
-// The admin HTTP API on a real socket with a fake source: /health, /destinations, /metrics, and
-// JSON errors for an unknown path (404) or a wrong method (405).
+// The admin HTTP API on a real socket with a fake source: /health and /role in each HA role,
+// /destinations, /metrics, and JSON errors for an unknown path (404) or a wrong method (405).
 import { expect } from 'chai';
 import { request } from 'node:http';
 import type { StoreStats } from '@tandem-mq/shared-store';
 import type { DestinationStats } from '../core/types.js';
+import type { HaStatus } from '../ha/controller.js';
+import type { HaLockHolder } from '../ha/ha-lock.js';
 import type { Listener } from '../transport/types.js';
 import { renderMetrics } from './metrics.js';
 import { listenAdmin, type AdminSource } from './server.js';
@@ -33,9 +35,12 @@ const STORE: StoreStats = { state: 'open', mode: 'durability', segments: 2, byte
 describe('admin API', () => {
   let listener: Listener;
   let store: StoreStats;
+  let ha: HaStatus;
+  let holder: HaLockHolder | undefined;
   const source: AdminSource = {
-    role: () => 'active',
-    destinations: () => [QUEUE, TOPIC],
+    ha: () => ha,
+    holder: async () => holder,
+    destinations: () => (ha.role === 'active' ? [QUEUE, TOPIC] : undefined),
     connections: () => ({ open: 5, accepted: 9, refused: 1 }),
     store: () => store,
     counters: () => ({ enqueued: 14, dequeued: 11, expired: 1, deadLettered: 2, duplicatesDropped: 0, connections: 5, connectionsOpened: 9 }),
@@ -43,6 +48,8 @@ describe('admin API', () => {
 
   beforeEach(async () => {
     store = { ...STORE };
+    ha = { role: 'active', since: Date.UTC(2024, 4, 6, 7, 8, 9), reason: 'the journal is recovered and the listeners are open', epoch: 4 };
+    holder = { host: 'broker-a', pid: 321, epoch: 4, acquiredAt: Date.UTC(2024, 4, 6, 7, 8, 8) };
     listener = await listenAdmin({ host: '127.0.0.1', port: 0 }, source);
   });
   afterEach(async () => {
@@ -61,6 +68,48 @@ describe('admin API', () => {
     const reply = await call(listener.address.port, 'GET', '/health');
     expect(reply.status).to.equal(503);
     expect(JSON.parse(reply.body)).to.include({ status: 'failed', role: 'active' });
+  });
+
+  it('GET /health answers 503 naming the role on a standby, so a load balancer routes to the active only', async () => {
+    ha = { role: 'standby', since: 0, reason: 'contending for the lock' };
+    const reply = await call(listener.address.port, 'GET', '/health');
+    expect(reply.status).to.equal(503);
+    expect(JSON.parse(reply.body)).to.deep.equal({ status: 'standby', role: 'standby' });
+  });
+
+  it('GET /role gives the role, since when and why, the epoch and the holder', async () => {
+    const reply = await call(listener.address.port, 'GET', '/role');
+    expect(reply.status).to.equal(200);
+    expect(JSON.parse(reply.body)).to.deep.equal({
+      role: 'active',
+      since: '2024-05-06T07:08:09.000Z',
+      reason: 'the journal is recovered and the listeners are open',
+      epoch: 4,
+      holder: { host: 'broker-a', pid: 321, epoch: 4, acquiredAt: '2024-05-06T07:08:08.000Z' },
+    });
+  });
+
+  it('GET /role on a standby names the active it waits behind', async () => {
+    ha = { role: 'standby', since: 0, reason: 'contending for the lock' };
+    const reply = await call(listener.address.port, 'GET', '/role');
+    expect(JSON.parse(reply.body)).to.include({ role: 'standby' }).and.to.have.nested.property('holder.pid', 321);
+  });
+
+  it('GET /destinations on a standby answers 503 TANDEM_ERR_NOT_ACTIVE', async () => {
+    ha = { role: 'standby', since: 0, reason: 'contending for the lock' };
+    const reply = await call(listener.address.port, 'GET', '/destinations');
+    expect(reply.status).to.equal(503);
+    const body = JSON.parse(reply.body) as { error: { code: string; message: string } };
+    expect(body.error.code).to.equal('TANDEM_ERR_NOT_ACTIVE');
+    expect(body.error.message).to.contain('standby');
+  });
+
+  it('GET /metrics reports the HA role as one series per role, and the epoch', async () => {
+    ha = { role: 'fenced', since: 0, reason: 'lost the lock', epoch: 7 };
+    const lines = (await call(listener.address.port, 'GET', '/metrics')).body.split('\n');
+    expect(lines).to.include('tandem_ha_role{role="fenced"} 1');
+    expect(lines).to.include('tandem_ha_role{role="active"} 0');
+    expect(lines).to.include('tandem_ha_epoch 7');
   });
 
   it('GET /destinations lists every destination with its numbers', async () => {

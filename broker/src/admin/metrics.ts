@@ -2,6 +2,7 @@
 import type { StoreStats } from '@tandem-mq/shared-store';
 import type { CoreCounters } from '../core/index.js';
 import type { DestinationStats } from '../core/types.js';
+import { ROLES, type Role } from '../ha/role.js';
 
 export interface MetricsSnapshot {
   destinations: DestinationStats[];
@@ -10,6 +11,8 @@ export interface MetricsSnapshot {
   counters?: Readonly<CoreCounters>;
   /** Absent before the store is open. */
   store?: StoreStats;
+  /** The HA role, and the lock's epoch once this broker has held it. */
+  ha?: { role: Role; epoch?: number };
 }
 
 type Sample = [labels: Record<string, string>, value: number];
@@ -20,7 +23,7 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) out.push(`${name}${renderLabels(labels)} ${formatValue(value)}`);
   };
-  const { destinations: dests, connections, counters, store } = snapshot;
+  const { destinations: dests, connections, counters, store, ha } = snapshot;
   const sum = (pick: (d: DestinationStats) => number): number => dests.reduce((total, d) => total + pick(d), 0);
   const per = (pick: (d: DestinationStats) => number): Sample[] =>
     dests.map((d) => [{ destination: d.destination, kind: d.kind }, pick(d)]);
@@ -48,6 +51,11 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     metric('tandem_journal_bytes', 'gauge', 'Bytes in journal segment files.', [[{}, store.bytes]]);
     metric('tandem_journal_live_messages', 'gauge', 'Stored messages not yet acknowledged by every target.', [[{}, store.liveMessages]]);
     metric('tandem_journal_failed', 'gauge', '1 when the journal has failed and refuses writes.', [[{}, store.state === 'failed' ? 1 : 0]]);
+  }
+  if (ha !== undefined) {
+    // One series per role, 1 for the current one: the usual shape for an enum in Prometheus.
+    metric('tandem_ha_role', 'gauge', 'The broker\'s HA role (1 for the current one).', ROLES.map((role) => [{ role }, role === ha.role ? 1 : 0]));
+    if (ha.epoch !== undefined) metric('tandem_ha_epoch', 'gauge', 'The data-directory lock epoch this broker holds or last held.', [[{}, ha.epoch]]);
   }
   return out.join('\n') + '\n';
 }

@@ -112,4 +112,46 @@ describe('tandem CLI', function () {
     expect(result).to.include({ code: 0, signal: null });
     expect(result.stdout).to.contain('"event":"broker.stopped"');
   });
+
+  it('runs a second broker on the same data dir as standby: it says so, logs ha.standby, and stops with exit 0', async () => {
+    const file = join(dir, 'broker.json');
+    writeFileSync(file, JSON.stringify({ stomp: { port: 0 }, websocket: { enabled: false }, admin: { port: 0 } }));
+    const waitFor = async (run: ReturnType<typeof start>, text: string): Promise<void> => {
+      const deadline = Date.now() + 15000;
+      while (!run.stdout().includes(text)) {
+        if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`no ${text} line:\n${run.stdout()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const active = start(['broker', '--config', file], dir);
+    children.push(active.child);
+    await waitFor(active, '"event":"broker.listening"');
+    const standby = start(['broker', '--config', file], dir);
+    children.push(standby.child);
+    await waitFor(standby, '"event":"ha.standby"');
+    const line = standby.stdout().split('\n').find((l) => l.includes('"event":"ha.standby"'))!;
+    expect(JSON.parse(line)).to.have.nested.property('holder.pid', active.child.pid);
+    expect(standby.stdout()).not.to.contain('"event":"broker.listening"');
+    standby.child.kill('SIGTERM');
+    const result = await standby.done;
+    expect(result).to.include({ code: 0, signal: null });
+    expect(result.stderr).to.contain('Tandem MQ broker is standby').and.contain(`pid ${active.child.pid}`);
+    active.child.kill('SIGTERM');
+    expect(await active.done).to.include({ code: 0 });
+  });
+
+  it('tandem pair --help prints usage and exits 0', async () => {
+    const result = await run(['pair', '--help']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.contain('tandem pair').and.contain('--config-dir');
+  });
+
+  it('tandem pair exits 2 for a bad member config, starting nothing', async () => {
+    writeFileSync(join(dir, 'broker-1.yaml'), 'ha: { leaseMs: 500 }\n');
+    writeFileSync(join(dir, 'broker-2.yaml'), '{}\n');
+    const result = await run(['pair', '--config-dir', dir]);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.contain('ha.leaseMs: must be an integer from 2000');
+    expect(result.stdout).to.equal('');
+  });
 });

@@ -1,21 +1,24 @@
 #!/usr/bin/env node
-// The `tandem` command. `tandem broker` runs the broker until SIGTERM or SIGINT. Exit codes:
-// 0 after a clean stop, 1 when the broker fails at runtime, 2 for a bad command line or config.
+// The `tandem` command. `tandem broker` runs one broker (active or standby, as the data-directory
+// lock decides) until SIGTERM or SIGINT; `tandem pair` runs the local pair. Exit codes: 0 after a
+// clean stop, 1 when the broker fails or stops on its own, 2 for a bad command line or config.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { createBroker, type ListeningAddresses } from '../broker.js';
+import type { HaLockHolder } from '../ha/ha-lock.js';
 import type { ListeningAddress } from '../transport/types.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { BrokerError } from '../errors.js';
-
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.js';
+import { runPair } from './pair.js';
 
 const HELP = `Usage: tandem <command> [options]
 
 Commands:
-  broker            Run the broker until SIGTERM or SIGINT
+  broker            Run one broker until SIGTERM or SIGINT. It is active while it
+                    holds the lock on its data directory, standby otherwise
+  pair              Run the local pair: broker-1 and broker-2 on one data
+                    directory; prints the failover URI for clients
 
 Options for "tandem broker":
   --config FILE     YAML (.yaml, .yml) or JSON (.json) config file; relative
@@ -27,26 +30,30 @@ Options for "tandem broker":
   --log-level LEVEL fatal, error, warn, info, debug, trace or silent
   -h, --help        Show this help
 
+Options for "tandem pair":
+  --data-dir DIR    The pair's shared data directory (default ./data)
+  --mode MODE       durability or throughput, for both brokers
+  --config-dir DIR  Folder with broker-1.yaml and broker-2.yaml (default: the
+                    package's config/pair)
+  --log-level LEVEL As for "tandem broker"
+
 Other:
   tandem --help     Show this help
   tandem --version  Show the version
 
 Without --config the broker runs on the embedded defaults: data in ./data,
 STOMP on 127.0.0.1:61613, STOMP over WebSocket on 127.0.0.1:61614 and the
-admin API on 127.0.0.1:8161, in durability mode.
+admin API on 127.0.0.1:8161, in durability mode. The pair adds broker-2 on
+61623, 61624 and 8162; clients use
+failover:(stomp://127.0.0.1:61613,stomp://127.0.0.1:61623)?randomize=false
 
-Exit codes: 0 clean stop, 1 runtime failure, 2 bad command line or config.
+Exit codes: 0 clean stop, 1 runtime failure (or a broker that stopped on its
+own, e.g. fenced with ha.afterFence: stop), 2 bad command line or config.
 `;
 
 function version(): string {
   const require = createRequire(import.meta.url);
   return (require('../../package.json') as { version: string }).version;
-}
-
-class UsageError extends BrokerError {
-  constructor(message: string) {
-    super('TANDEM_ERR_USAGE', message);
-  }
 }
 
 function parseBrokerFlags(args: string[]): { file?: string; flags: ConfigFlags; help: boolean } {
@@ -87,34 +94,47 @@ async function runBroker(args: string[]): Promise<number> {
   }
   const config = await loadConfig({ ...(file === undefined ? {} : { file }), flags });
   const broker = createBroker(config);
-  let stopping = false;
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        // A second signal: the operator does not want to wait for a clean stop.
-        process.stderr.write(`tandem: ${signal} again, exiting without a clean stop\n`);
-        process.exit(EXIT_FAILED);
-      }
-      stopping = true;
-      broker.stop().then(
-        () => resolve(EXIT_OK),
-        (error: unknown) => {
-          process.stderr.write(`tandem: the broker did not stop cleanly: ${(error as Error).message}\n`);
-          resolve(EXIT_FAILED);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  const addresses = await broker.start();
-  // The log line broker.listening is for machines; this one is for the person who ran the command.
-  process.stderr.write(`${describeListeners(addresses)}\n`);
-  return stopped;
+  let requested: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (requested !== undefined) {
+      // A second signal: the operator does not want to wait for a clean stop.
+      process.stderr.write(`tandem: ${signal} again, exiting without a clean stop\n`);
+      process.exit(EXIT_FAILED);
+    }
+    requested = signal;
+    void broker.stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // The log lines broker.listening and ha.standby are for machines; these are for the person who ran the command.
+  broker.onActive((addresses) => process.stderr.write(`${describeListeners(addresses)}\n`));
+  broker.onStandby((admin, holder) => process.stderr.write(`${describeStandby(config.dataDir, admin, holder)}\n`));
+  try {
+    await broker.ready();
+  } catch (error) {
+    // A stop asked for during start-up is still a clean stop.
+    if (requested === undefined) throw error;
+  }
+  const outcome = await broker.stopped;
+  if (requested !== undefined && outcome.error === undefined) return EXIT_OK;
+  const code = (outcome.error as { code?: unknown } | undefined)?.code;
+  const suffix = typeof code === 'string' ? ` (${code})` : '';
+  process.stderr.write(`tandem: the broker stopped: ${outcome.reason}${suffix}\n`);
+  return EXIT_FAILED;
+}
+
+const at = (scheme: string, a: ListeningAddress): string => `${scheme}://${a.host}:${a.port}`;
+
+function describeStandby(dataDir: string, admin: ListeningAddress, holder: HaLockHolder | undefined): string {
+  const held = holder === undefined ? 'another broker' : `${holder.host} pid ${holder.pid} (epoch ${holder.epoch})`;
+  return [
+    `Tandem MQ broker is standby: ${dataDir} is locked by ${held}.`,
+    `  It opens its client listeners when that lock is released or its lease goes stale.`,
+    `  admin HTTP       ${at('http', admin)}/role`,
+  ].join('\n');
 }
 
 function describeListeners(addresses: ListeningAddresses): string {
-  const at = (scheme: string, a: ListeningAddress): string => `${scheme}://${a.host}:${a.port}`;
   const lines = [`Tandem MQ broker is active:`, `  STOMP            ${at('stomp', addresses.stomp)}`];
   if (addresses.tls !== undefined) lines.push(`  STOMP over TLS   ${at('stomp+ssl', addresses.tls)}`);
   if (addresses.websocket !== undefined) lines.push(`  STOMP over WS    ${at('ws', addresses.websocket)}`);
@@ -137,6 +157,8 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     case 'broker':
       return runBroker(rest);
+    case 'pair':
+      return runPair(rest, { help: HELP, version: version() });
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

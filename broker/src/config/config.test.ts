@@ -53,6 +53,15 @@ describe('config', () => {
         maximumRedeliveryDelay: -1,
       });
       expect(config.deadLetter).to.deep.equal({ queue: 'ActiveMQ.DLQ', processExpired: true, rules: [] });
+      expect(config.ha).to.deep.equal({
+        enabled: true,
+        leaseMs: 2000,
+        renewIntervalMs: 1000,
+        retryIntervalMs: 100,
+        pidCheck: true,
+        safetyMarginMs: 250,
+        afterFence: 'standby',
+      });
       expect(config.log).to.deep.equal({ level: 'info' });
     });
 
@@ -110,6 +119,15 @@ describe('config', () => {
       ['deadLetter.rules[i].prefix', { deadLetter: { rules: [{ queue: 'DLQ.a' }] } }, 'deadLetter.rules[0].prefix: is required'],
       ['deadLetter.rules[i].queue', { deadLetter: { rules: [{ prefix: '/queue/a.', queue: '' }] } }, 'deadLetter.rules[0].queue: must be a queue name such as DLQ.orders'],
       ['deadLetter.rules[i] type', { deadLetter: { rules: ['x'] } }, 'deadLetter.rules[0]: must be a mapping'],
+      ['ha.enabled', { ha: { enabled: 'yes' } }, 'ha.enabled: must be true or false'],
+      ['ha.leaseMs below the lock minimum', { ha: { leaseMs: 1000 } }, 'ha.leaseMs: must be an integer from 2000 to 600000'],
+      ['ha.renewIntervalMs above half the lease', { ha: { leaseMs: 4000, renewIntervalMs: 2500 } }, 'ha.renewIntervalMs: must be an integer from 1000 to 2000 (at most half of ha.leaseMs)'],
+      ['ha.renewIntervalMs below the lock minimum', { ha: { renewIntervalMs: 500 } }, 'ha.renewIntervalMs: must be an integer from 1000 to 1000 (at most half of ha.leaseMs)'],
+      ['ha.retryIntervalMs', { ha: { retryIntervalMs: 0 } }, 'ha.retryIntervalMs: must be an integer from 1 to 60000'],
+      ['ha.pidCheck', { ha: { pidCheck: 1 } }, 'ha.pidCheck: must be true or false'],
+      ['ha.safetyMarginMs past the renewal gap', { ha: { safetyMarginMs: 1000 } }, 'ha.safetyMarginMs: must be an integer from 0 to 999 (below ha.leaseMs - ha.renewIntervalMs)'],
+      ['ha.afterFence', { ha: { afterFence: 'restart' } }, 'ha.afterFence: must be one of standby, stop'],
+      ['ha unknown key', { ha: { lease: 3000 } }, 'ha.lease: unknown key (expected one of enabled, leaseMs, renewIntervalMs, retryIntervalMs, pidCheck, safetyMarginMs, afterFence)'],
       ['log.level', { log: { level: 'loud' } }, 'log.level: must be one of fatal, error, warn, info, debug, trace, silent'],
       ['a section of the wrong type', { stomp: 61613 }, 'stomp: must be a mapping'],
       ['the top level', ['a'], '(top level): must be a mapping'],
@@ -129,6 +147,12 @@ describe('config', () => {
           heartbeat: { send: 0, receive: 0 },
         }),
       ).to.deep.equal([]);
+    });
+
+    it('lets a longer lease renew at half of it unless renewIntervalMs is given', () => {
+      expect(validateConfig({ ha: { leaseMs: 6000 } }, '/').config.ha).to.include({ leaseMs: 6000, renewIntervalMs: 3000, safetyMarginMs: 250 });
+      expect(validateConfig({ ha: { leaseMs: 6000, renewIntervalMs: 1500 } }, '/').config.ha.renewIntervalMs).to.equal(1500);
+      expect(issuesFor({ ha: { enabled: false, leaseMs: 3000, pidCheck: false, afterFence: 'stop', retryIntervalMs: 250 } })).to.deep.equal([]);
     });
 
     it('reports every issue, not just the first', () => {

@@ -1,7 +1,7 @@
 // The broker's configuration: its shape, the embedded defaults, and validation that names the bad
 // field. Every key is optional; relative paths resolve against `baseDir` (the config file's folder).
 import { isAbsolute, resolve } from 'node:path';
-import type { StorageMode } from '@tandem-mq/shared-store';
+import { DEFAULT_LOCK_SETTINGS, MIN_LEASE_MS, MIN_RENEW_INTERVAL_MS, type LockSettings, type StorageMode } from '@tandem-mq/shared-store';
 import { DEFAULT_DEAD_LETTER_POLICY, DEFAULT_REDELIVERY_POLICY, type RedeliveryPolicy } from '../core/policies.js';
 import { DEFAULT_STOMP_LIMITS } from '../protocol/stomp/frame.js';
 import {
@@ -15,6 +15,7 @@ import {
   oneOf,
   required,
   text,
+  type Check,
   type Issue,
   type Mapping,
 } from './validate.js';
@@ -66,6 +67,20 @@ export interface DeadLetterConfig {
   rules: Array<{ prefix: string; queue: string }>;
 }
 
+/**
+ * The active/standby pair: the lock on the data directory and what a broker does once it lost it.
+ * The lease numbers are the lock's own (docs/adr/0009-lock-lease-and-fencing.md).
+ */
+export interface HaConfig extends LockSettings {
+  /** false: no lock, the broker is active at once; only for a data directory no other broker uses. */
+  enabled: boolean;
+  /** After fencing: contend for the lock again (standby), or stop the process (exit status 1). */
+  afterFence: AfterFence;
+}
+
+export const AFTER_FENCE = ['standby', 'stop'] as const;
+export type AfterFence = (typeof AFTER_FENCE)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -87,6 +102,7 @@ export interface BrokerConfig {
   heartbeat: HeartbeatConfig;
   redelivery: RedeliveryPolicy;
   deadLetter: DeadLetterConfig;
+  ha: HaConfig;
   log: { level: LogLevel };
 }
 
@@ -111,12 +127,13 @@ export function defaultConfig(): BrokerConfig {
       processExpired: DEFAULT_DEAD_LETTER_POLICY.processExpired,
       rules: [],
     },
+    ha: { enabled: true, ...DEFAULT_LOCK_SETTINGS, afterFence: 'standby' },
     log: { level: 'info' },
   };
 }
 
 const TOP_KEYS = [
-  'dataDir', 'mode', 'journal', 'stomp', 'websocket', 'tls', 'admin', 'limits', 'heartbeat', 'redelivery', 'deadLetter', 'log',
+  'dataDir', 'mode', 'journal', 'stomp', 'websocket', 'tls', 'admin', 'limits', 'heartbeat', 'redelivery', 'deadLetter', 'ha', 'log',
 ] as const;
 
 const host = matching((v) => v.length > 0 && !/\s/.test(v), 'a host name or IP address');
@@ -242,6 +259,43 @@ function deadLetter(raw: unknown, d: DeadLetterConfig, issues: Issue[]): DeadLet
   };
 }
 
+/** integer(min, max) whose message also says where the bound comes from. */
+function bounded(min: number, max: number, why: string): Check<number> {
+  const inRange = integer(min, max);
+  return (value, path, issues) => {
+    const checked = inRange(value, path, []);
+    if (checked === undefined) issues.push({ path, message: `must be an integer from ${min} to ${max} (${why})` });
+    return checked;
+  };
+}
+
+const HA_KEYS = ['enabled', 'leaseMs', 'renewIntervalMs', 'retryIntervalMs', 'pidCheck', 'safetyMarginMs', 'afterFence'] as const;
+
+/**
+ * The lease arithmetic the lock insists on, checked here so the message names the field: the lease
+ * at least proper-lockfile's minimum, renewals at least twice per lease, and the holder's safety
+ * margin inside the gap between its last renewal and the lease's end.
+ */
+function ha(raw: unknown, d: HaConfig, issues: Issue[]): HaConfig {
+  const p = 'ha';
+  const m = mapping(raw, p, HA_KEYS, issues);
+  const leaseMs = field(m, 'leaseMs', p, integer(MIN_LEASE_MS, 600_000), d.leaseMs, issues);
+  // Unset, the renewal follows the lease (half of it), as the lock's own defaults do.
+  const renewDefault = m['leaseMs'] === undefined ? d.renewIntervalMs : Math.max(MIN_RENEW_INTERVAL_MS, Math.floor(leaseMs / 2));
+  const renewMax = Math.max(MIN_RENEW_INTERVAL_MS, Math.floor(leaseMs / 2));
+  const renewIntervalMs = field(m, 'renewIntervalMs', p, bounded(MIN_RENEW_INTERVAL_MS, renewMax, 'at most half of ha.leaseMs'), renewDefault, issues);
+  const marginMax = Math.max(0, leaseMs - renewIntervalMs - 1);
+  return {
+    enabled: field(m, 'enabled', p, boolean, d.enabled, issues),
+    leaseMs,
+    renewIntervalMs,
+    retryIntervalMs: field(m, 'retryIntervalMs', p, integer(1, 60_000), d.retryIntervalMs, issues),
+    pidCheck: field(m, 'pidCheck', p, boolean, d.pidCheck, issues),
+    safetyMarginMs: field(m, 'safetyMarginMs', p, bounded(0, marginMax, 'below ha.leaseMs - ha.renewIntervalMs'), Math.min(d.safetyMarginMs, marginMax), issues),
+    afterFence: field(m, 'afterFence', p, oneOf(AFTER_FENCE), d.afterFence, issues),
+  };
+}
+
 /**
  * Checks a parsed file (or {} for none) against the schema and fills in defaults. Returns the
  * config and every issue found; callers refuse to start when there is any.
@@ -265,6 +319,7 @@ export function validateConfig(raw: unknown, baseDir: string): { config: BrokerC
     heartbeat: heartbeat(m['heartbeat'], d.heartbeat, issues),
     redelivery: redelivery(m['redelivery'], d.redelivery, issues),
     deadLetter: deadLetter(m['deadLetter'], d.deadLetter, issues),
+    ha: ha(m['ha'], d.ha, issues),
     log: { level: field(logSection, 'level', 'log', oneOf(LOG_LEVELS), d.log.level, issues) },
   };
   if (tlsConfig !== undefined) config.tls = tlsConfig;

@@ -1,5 +1,6 @@
 // Where messages wait for consumers (a queue, or one topic subscription's buffer): dispatch by
 // priority, prefetch window, selector and group, and what happens to a delivery afterwards.
+import type { AckOptions } from '@tandem-mq/shared-store';
 import type { CoreContext } from './context.js';
 import { deadLetter } from './dead-letter.js';
 import type { MessageGroups } from './groups.js';
@@ -85,8 +86,8 @@ export abstract class Channel {
   }
 
   /** The store acknowledgement an ACK owes, if this copy is stored. */
-  storeAck(entry: Entry): Promise<void> | undefined {
-    return entry.stored ? this.ctx.store.ack(this.target!, entry.data.seq) : undefined;
+  storeAck(entry: Entry, options?: AckOptions): Promise<void> | undefined {
+    return entry.stored ? this.ctx.store.ack(this.target!, entry.data.seq, options) : undefined;
   }
 
   /** In-memory side of an acknowledgement: frees the window slot and counts the dequeue. */

@@ -13,6 +13,7 @@ import { TempScope } from './temp-destinations.js';
 import { TopicChannel } from './topic.js';
 import { abortTransaction, commitTransaction, TransactionTable } from './transactions.js';
 import type {
+  AckOptions,
   AckRef,
   ConnectionInfo,
   ConnectionSink,
@@ -20,6 +21,8 @@ import type {
   SendRequest,
   SubscribeRequest,
 } from './types.js';
+
+const LAZY = { sync: false } as const;
 
 export interface ConnectionDeps {
   ctx: CoreContext;
@@ -36,6 +39,8 @@ export class Connection implements CoreConnection {
   private readonly temps: TempScope;
   private ackSeq = 0;
   private closed = false;
+  /** Acknowledgements were stored with `sync: false` since the last sync(). */
+  private lazyAcks = false;
 
   constructor(
     readonly id: string,
@@ -131,7 +136,7 @@ export class Connection implements CoreConnection {
     }
   }
 
-  async ack(ref: AckRef, transactionId?: string): Promise<void> {
+  async ack(ref: AckRef, transactionId?: string, options?: AckOptions): Promise<void> {
     this.assertOpen();
     const transaction = transactionId === undefined ? undefined : this.transactions.get(transactionId);
     const target = this.find(ref);
@@ -141,14 +146,22 @@ export class Connection implements CoreConnection {
       transaction.acks.push(...covered);
       return;
     }
+    const storeOptions = options?.sync === false ? LAZY : undefined;
     const pending: Array<Promise<void>> = [];
     for (const { entry, channel } of covered) {
-      const stored = channel.storeAck(entry);
+      const stored = channel.storeAck(entry, storeOptions);
       if (stored !== undefined) pending.push(stored);
       channel.settle();
     }
+    if (storeOptions !== undefined && pending.length > 0) this.lazyAcks = true;
     if (pending.length === 1) await pending[0];
     else if (pending.length > 1) await Promise.all(pending);
+  }
+
+  sync(): Promise<void> {
+    if (!this.lazyAcks) return Promise.resolve();
+    this.lazyAcks = false;
+    return this.deps.ctx.store.sync();
   }
 
   /** NACK is per message in every ack mode: the message is redelivered after the policy's delay. */

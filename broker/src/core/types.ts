@@ -56,6 +56,16 @@ export interface Delivery {
 /** Names the message an ACK or NACK is about, in whichever form the protocol version gives. */
 export type AckRef = { ackId: string } | { messageId: string; subscriptionId?: string };
 
+export interface AckOptions {
+  /**
+   * Default true: resolve once the acknowledgement is stored as the storage mode requires
+   * (fdatasynced in durability mode). False when nobody waits on it (a STOMP ACK without a
+   * receipt): resolve once it is written; it is durable after the store's next fdatasync, at most
+   * 50 ms later, and survives the process being killed before that.
+   */
+  sync?: boolean;
+}
+
 export interface ConnectionInfo {
   /** CONNECT `client-id` (needed for durable subscriptions). */
   clientId?: string;
@@ -81,11 +91,16 @@ export interface CoreConnection {
    * With `durableName`, a durable subscription with no consumer on this connection is deleted by name.
    */
   unsubscribe(subscriptionId: string, removeDurable?: boolean, durableName?: string): Promise<void>;
-  ack(ref: AckRef, transactionId?: string): Promise<void>;
+  ack(ref: AckRef, transactionId?: string, options?: AckOptions): Promise<void>;
   nack(ref: AckRef, transactionId?: string): Promise<void>;
   begin(transactionId: string): void;
   commit(transactionId: string): Promise<void>;
   abort(transactionId: string): void;
+  /**
+   * Resolves once every acknowledgement this connection made is durable, including those made
+   * with `{ sync: false }` (a DISCONNECT's RECEIPT waits for it). Immediate when there are none.
+   */
+  sync(): Promise<void>;
   /** The socket can take more. */
   drained(): void;
   /** Unacknowledged deliveries return to their destinations flagged redelivered; open transactions abort. */

@@ -4,7 +4,7 @@ import { healthReport, roleReport } from './report.js';
 import { ROLES } from './role.js';
 
 describe('HA admin reports', function () {
-  const expected = { standby: 200, activating: 200, active: 200, fenced: 503, stopped: 503 } as const;
+  const expected = { standby: 503, activating: 503, active: 200, fenced: 503, stopped: 503 } as const;
   for (const role of ROLES) {
     it(`GET /health answers ${expected[role]} for ${role}, naming the role`, function () {
       const report = healthReport({ role, since: 0, reason: 'x' });

@@ -5,16 +5,17 @@ import type { Role } from './role.js';
 
 export interface HealthReport {
   httpStatus: number;
-  body: { status: 'ok' | 'fenced' | 'stopped'; role: Role };
+  body: { status: 'ok' | Exclude<Role, 'active'>; role: Role };
 }
 
 /**
- * A standby and an activating broker are healthy: they are doing their job, which is waiting or
- * recovering. Only fenced and stopped answer 503. Route clients by `role`, not by this status.
+ * 200 only from the active, so a load balancer or a probe that routes clients by status code finds
+ * the one broker that serves them; every other role answers 503 with a body naming it, which tells
+ * a standby that is waiting as it should (`"role":"standby"`) from one that is fenced or stopping.
  */
 export function healthReport(status: HaStatus): HealthReport {
-  if (status.role === 'fenced' || status.role === 'stopped') return { httpStatus: 503, body: { status: status.role, role: status.role } };
-  return { httpStatus: 200, body: { status: 'ok', role: status.role } };
+  if (status.role === 'active') return { httpStatus: 200, body: { status: 'ok', role: 'active' } };
+  return { httpStatus: 503, body: { status: status.role, role: status.role } };
 }
 
 export interface RoleReport {

@@ -23,6 +23,10 @@
  *
  * A record never spans two segments. The journal offset of a record is its segment's firstOffset
  * plus its position in the file, so offsets grow strictly over the journal's life.
+ *
+ * The head segment may end in zeros preallocated ahead of the last record: nine zero bytes where
+ * a record header would start (length 0, CRC 0, type 0, which no record has) mark the end of the
+ * written data. A finished segment is cut to its last record.
  */
 export const SEGMENT_MAGIC = Buffer.from('TNDMJRNL', 'latin1');
 export const JOURNAL_VERSION = 1;
@@ -57,6 +61,17 @@ export const DEFAULT_SEGMENT_SIZE = 32 * 1024 * 1024;
 export const MIN_SEGMENT_SIZE = 64 * 1024;
 /** Throughput mode: fdatasync at most this often. */
 export const DEFAULT_SYNC_INTERVAL_MS = 100;
+/**
+ * Durability mode: a record written without waiting for an fdatasync (an ACK that asked for no
+ * receipt, a dispatch mark) is fdatasynced at the latest this long after its write, when no
+ * durable batch has covered it sooner.
+ */
+export const DEFAULT_LAZY_SYNC_MS = 50;
+/**
+ * How far ahead of the write position the head segment is filled with zeros, when the FileIO
+ * preallocates: one chunk costs a few milliseconds once per megabyte of journal.
+ */
+export const PREALLOCATE_BYTES = 1024 * 1024;
 /** How often the reclaimer runs. */
 export const DEFAULT_RECLAIM_INTERVAL_MS = 1000;
 /** Recovery reads segments in chunks of this size. */

@@ -1,10 +1,18 @@
-// Group commit: every append made while the previous batch is being written, or within one turn
-// of the event loop, goes out in one write and one fdatasync that settles every waiter at once.
-// An I/O error rejects the whole batch and every later append, and the journal is failed.
+// Group commit: every append made while the previous batch is being written or synced, or in the
+// same task as the first, goes out in one write and (when any of them needs it) one fdatasync that
+// settles every waiter at once. Appends nobody waits on may wait for the end of the event loop's
+// turn, to share the write of one that somebody does. An I/O error rejects the whole batch and
+// every later append, and the journal is failed.
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import type { StorageMode } from '../store/types.js';
 import type { Segment } from './segment.js';
 import type { TimerHandle, Timers } from './timers.js';
+
+/**
+ * The largest batch fdatasynced on the calling thread: the event loop stalls for as long as the
+ * disk takes, which grows with the bytes to flush.
+ */
+const ON_THREAD_SYNC_MAX_BYTES = 64 * 1024;
 
 /** Consecutive frames bound for one segment. */
 export interface BatchRun {
@@ -15,14 +23,20 @@ export interface BatchRun {
 
 /** Where batches go: the journal writes runs to their segments and fdatasyncs the head. */
 export interface BatchSink {
-  write(runs: BatchRun[]): Promise<void>;
-  /** fdatasync of what was written since the last sync; returns how many fdatasync calls it made. */
-  sync(): Promise<number>;
+  /** Writes on the calling thread; returns a promise only when it must wait (rolling to a new segment). */
+  write(runs: BatchRun[]): Promise<void> | void;
+  /**
+   * fdatasync of what was written since the last sync; returns how many fdatasync calls it made.
+   * `onThisThread` allows it to run on the calling thread and return the count directly.
+   */
+  sync(onThisThread: boolean): number | Promise<number>;
 }
 
 export interface GroupCommitOptions {
   mode: StorageMode;
   syncIntervalMs: number;
+  /** Durability mode: how soon records appended with `sync: false` are fdatasynced at the latest. */
+  lazySyncMs: number;
   timers: Timers;
   /** Called just before a batch is sealed, to add records that coalesce per batch. */
   beforeSeal?: () => void;
@@ -43,6 +57,9 @@ interface Waiter {
 class Batch implements Waiter {
   readonly runs: BatchRun[] = [];
   records = 0;
+  bytes = 0;
+  /** Appends that wait for an fdatasync (durability mode); with none, the write settles the batch. */
+  durable = 0;
   readonly promise: Promise<void>;
   resolve!: () => void;
   reject!: (error: Error) => void;
@@ -56,7 +73,9 @@ class Batch implements Waiter {
     this.promise.catch(() => undefined);
   }
 
-  add(segment: Segment, frame: Buffer): void {
+  add(segment: Segment, frame: Buffer, sync: boolean): void {
+    if (sync) this.durable++;
+    this.bytes += frame.length;
     const last = this.runs[this.runs.length - 1];
     if (last !== undefined && last.segment === segment) {
       last.frames.push(frame);
@@ -78,6 +97,7 @@ export class GroupCommit {
   private syncing: Waiter[] = [];
   private busy = false;
   private scheduled = false;
+  private scheduledLater = false;
   private syncDue = false;
   private unsynced = false;
   private lastSyncAt: number;
@@ -85,6 +105,10 @@ export class GroupCommit {
   private failure: StoreError | undefined;
   private failed: Promise<void> | undefined;
   private readonly drainNow = (): void => void this.drain();
+  private readonly drainLater = (): void => {
+    this.scheduledLater = false;
+    if (this.open !== undefined) this.schedule();
+  };
 
   constructor(
     private readonly sink: BatchSink,
@@ -97,12 +121,18 @@ export class GroupCommit {
     return this.failure;
   }
 
-  /** Queues a frame for `segment`; settles with the batch that carries it. */
-  append(segment: Segment, frame: Buffer): Promise<void> {
+  /**
+   * Queues a frame for `segment`; settles with the batch that carries it. With `sync` false the
+   * frame alone does not make its batch wait for an fdatasync in durability mode, and it is written
+   * by the end of the event loop's turn (sooner if an append somebody waits on joins its batch);
+   * the next fdatasync makes it durable, within lazySyncMs.
+   */
+  append(segment: Segment, frame: Buffer, sync = true): Promise<void> {
     if (this.failed !== undefined) return this.failed;
     const batch = (this.open ??= new Batch());
-    batch.add(segment, frame);
-    this.schedule();
+    batch.add(segment, frame, sync);
+    if (sync) this.schedule();
+    else this.scheduleLater();
     return batch.promise;
   }
 
@@ -115,11 +145,25 @@ export class GroupCommit {
     });
   }
 
-  /** Ensures a drain will run even with nothing appended (a beforeSeal hook has work). */
+  /**
+   * Ensures a drain will run even with nothing appended (a beforeSeal hook has work). It runs as a
+   * microtask: everything the current task appends still joins the batch, and a lone send does
+   * not wait for the rest of the event loop's turn before its write.
+   */
   schedule(): void {
     if (this.busy || this.scheduled || this.failure !== undefined) return;
     this.scheduled = true;
-    setImmediate(this.drainNow);
+    queueMicrotask(this.drainNow);
+  }
+
+  /**
+   * A drain by the end of this turn of the event loop. An ACK nobody waits on often arrives just
+   * before the next send: waiting lets both go out in the send's write.
+   */
+  private scheduleLater(): void {
+    if (this.scheduledLater || this.failure !== undefined) return;
+    this.scheduledLater = true;
+    setImmediate(this.drainLater);
   }
 
   /** Stops the sync timer; the owner has already flushed what it wanted. */
@@ -165,12 +209,20 @@ export class GroupCommit {
         if (batch !== undefined) {
           this.open = undefined;
           this.inflight = batch;
-          await this.sink.write(batch.runs);
+          const writing = this.sink.write(batch.runs);
+          if (writing !== undefined) await writing;
           this.writes++;
           this.records += batch.records;
           this.unsynced = true;
-          if (this.options.mode === 'durability') await this.syncNow();
-          else this.armTimer();
+          if (this.options.mode === 'durability' && batch.durable > 0) {
+            // One durable append is a lone writer waiting, with nothing for the event loop to do
+            // meanwhile: a small batch is fdatasynced right here. With more, the loop gathers the
+            // next batch while the thread pool syncs this one.
+            const syncing = this.syncNow(batch.durable === 1 && batch.bytes <= ON_THREAD_SYNC_MAX_BYTES);
+            if (syncing !== undefined) await syncing;
+          } else {
+            this.armTimer();
+          }
           this.options.confirm?.();
           this.inflight = undefined;
           batch.resolve();
@@ -196,18 +248,32 @@ export class GroupCommit {
     }
   }
 
-  private async syncNow(): Promise<void> {
+  /** Settles at once (undefined) when the sink synced on this thread. */
+  private syncNow(onThisThread = false): Promise<void> | undefined {
     this.unsynced = false;
-    this.syncs += await this.sink.sync();
+    const done = this.sink.sync(onThisThread);
+    if (typeof done === 'number') {
+      this.synced(done);
+      return undefined;
+    }
+    return done.then((count) => this.synced(count));
+  }
+
+  private synced(count: number): void {
+    this.syncs += count;
     this.lastSyncAt = this.options.timers.now();
     this.stop();
   }
 
-  /** Throughput mode: one fdatasync at most every syncIntervalMs, covering every write before it. */
+  /**
+   * Writes not yet synced get an fdatasync at most every syncIntervalMs in throughput mode, and
+   * within lazySyncMs in durability mode (where only `sync: false` appends are left unsynced).
+   */
   private armTimer(): void {
     if (this.timer !== undefined) return;
-    const { timers, syncIntervalMs } = this.options;
-    const delay = Math.max(0, this.lastSyncAt + syncIntervalMs - timers.now());
+    const { timers, mode } = this.options;
+    const interval = mode === 'durability' ? this.options.lazySyncMs : this.options.syncIntervalMs;
+    const delay = Math.max(0, this.lastSyncAt + interval - timers.now());
     this.timer = timers.setTimeout(() => {
       this.timer = undefined;
       if (this.unsynced && this.failure === undefined) {

@@ -173,6 +173,104 @@ describe('Journal', function () {
       expect(timers.size).to.equal(0);
     });
 
+    it('fdatasyncs a lone durable append on the calling thread, and a batch of several on the thread pool', async function () {
+      const io = new FaultyFileIO();
+      const { journal } = await open({ fileIO: io });
+      io.resetCounters();
+      await journal.append(ack(1));
+      expect([io.syncs, io.syncsOnThread]).to.deep.equal([1, 1]);
+      await Promise.all([journal.append(ack(2)), journal.append(ack(3))]);
+      expect([io.syncs, io.syncsOnThread]).to.deep.equal([2, 1]);
+      // Lazy appends beside the lone durable one do not make it a crowd.
+      await Promise.all([journal.append(ack(4), { sync: false }), journal.append(ack(5))]);
+      expect([io.syncs, io.syncsOnThread]).to.deep.equal([3, 2]);
+      // A large lone append would stall the event loop for a long fdatasync: the thread pool takes it.
+      await journal.append({ type: 'ack', txId: 0, seq: 6, target: 't'.repeat(100 * 1024) });
+      expect([io.syncs, io.syncsOnThread]).to.deep.equal([4, 2]);
+    });
+
+    it('rejects a lone durable append whose fdatasync on the calling thread fails, and fails the journal', async function () {
+      const io = new FaultyFileIO();
+      const { journal } = await open({ fileIO: io });
+      io.failNextSync();
+      let error: unknown;
+      await journal.append(ack(1)).catch((err: unknown) => (error = err));
+      expect(io.syncsOnThread).to.equal(1);
+      expect((error as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
+      expect((error as StoreError).cause).to.be.instanceOf(InjectedIOError);
+      expect(journal.state).to.equal('failed');
+    });
+
+    it('in durability mode settles a sync: false append after its write alone, and leaves it for the next fdatasync', async function () {
+      const io = new FaultyFileIO();
+      const timers = new ManualTimers();
+      const { journal } = await open({ fileIO: io, timers, lazySyncMs: 50 });
+      io.resetCounters();
+      await journal.append(ack(1), { sync: false });
+      expect(io.writes).to.equal(1);
+      expect(io.syncs).to.equal(0);
+      expect(timers.size, 'a timer guards the unsynced write').to.equal(1);
+      // A durable append's fdatasync covers the earlier write too, and the timer is no longer needed.
+      await journal.append(ack(2));
+      expect(io.writes).to.equal(2);
+      expect(io.syncs).to.equal(1);
+      expect(timers.size).to.equal(0);
+    });
+
+    it('writes a sync: false append by the end of the turn, or sooner in the write of an append somebody waits on', async function () {
+      const io = new FaultyFileIO();
+      const { journal } = await open({ fileIO: io, timers: new ManualTimers() });
+      io.resetCounters();
+      const lazy = journal.append(ack(1), { sync: false });
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      expect(io.writes, 'microtasks alone do not write it').to.equal(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(io.writes, 'written by the end of the turn').to.equal(1);
+      await lazy;
+      const sharing = journal.append(ack(2), { sync: false });
+      await journal.append(ack(3));
+      await sharing;
+      expect([io.writes, io.syncs], 'one write and one fdatasync for both').to.deep.equal([2, 1]);
+    });
+
+    it('fdatasyncs a sync: false append within lazySyncMs when nothing else does', async function () {
+      const io = new FaultyFileIO();
+      const timers = new ManualTimers();
+      const { journal } = await open({ fileIO: io, timers, lazySyncMs: 50 });
+      io.resetCounters();
+      await journal.append(ack(1), { sync: false });
+      timers.advance(49);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(io.syncs).to.equal(0);
+      timers.advance(1);
+      await eventually(() => io.syncs === 1);
+      expect(timers.size).to.equal(0);
+      await journal.flushAndSync();
+      expect(io.syncs, 'nothing was left to sync').to.equal(1);
+    });
+
+    it('settles a batch that mixes sync: false and durable appends only after its one fdatasync', async function () {
+      const io = new FaultyFileIO();
+      const { journal } = await open({ fileIO: io, timers: new ManualTimers() });
+      io.resetCounters();
+      const order: string[] = [];
+      const lazy = journal.append(ack(1), { sync: false }).then(() => order.push(`lazy after ${io.syncs} syncs`));
+      const durable = journal.append(ack(2)).then(() => order.push(`durable after ${io.syncs} syncs`));
+      await Promise.all([lazy, durable]);
+      expect(order).to.deep.equal(['lazy after 1 syncs', 'durable after 1 syncs']);
+      expect(io.writes).to.equal(1);
+    });
+
+    it('rejects a sync: false append whose write fails, and fails the journal', async function () {
+      const io = new FaultyFileIO();
+      const { journal } = await open({ fileIO: io, timers: new ManualTimers() });
+      io.failNextWrite();
+      let error: unknown;
+      await journal.append(ack(1), { sync: false }).catch((err: unknown) => (error = err));
+      expect((error as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
+      expect(journal.state).to.equal('failed');
+    });
+
     it('flushAndSync makes throughput-mode appends durable on demand', async function () {
       const io = new FaultyFileIO();
       const { journal } = await open({ fileIO: io, mode: 'throughput', timers: new ManualTimers() });

@@ -5,6 +5,7 @@ import { StoreError, StoreErrorCodes } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { StorageMode } from '../store/types.js';
 import {
+  DEFAULT_LAZY_SYNC_MS,
   DEFAULT_SEGMENT_SIZE,
   DEFAULT_SYNC_INTERVAL_MS,
   MIN_SEGMENT_SIZE,
@@ -26,6 +27,8 @@ export interface JournalOptions {
   mode: StorageMode;
   segmentSize?: number;
   syncIntervalMs?: number;
+  /** Durability mode: the longest a `sync: false` append stays without an fdatasync; default 50 ms. */
+  lazySyncMs?: number;
   repair?: boolean;
   fileIO?: FileIO;
   logger?: Logger;
@@ -34,6 +37,15 @@ export interface JournalOptions {
   beforeSeal?: () => void;
   /** See GroupCommitOptions.confirm: throw to refuse confirming a written batch (fencing). */
   confirm?: () => void;
+}
+
+export interface AppendOptions {
+  /**
+   * Durability mode only: false settles the append once it is written instead of once it is
+   * fdatasynced. It is durable after the journal's next fdatasync (any durable append's, or the
+   * lazy timer's); until then it survives the process dying but not the machine.
+   */
+  sync?: boolean;
 }
 
 export interface JournalStats {
@@ -58,13 +70,16 @@ export class Journal {
   private writer: Segment | undefined;
   private closing = false;
   private placedIn: number | undefined;
+  private readonly preallocate: boolean;
 
   constructor(private readonly options: JournalOptions) {
     this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     if (this.segmentSize < MIN_SEGMENT_SIZE) {
       throw new RangeError(`segmentSize must be at least ${MIN_SEGMENT_SIZE} bytes`);
     }
-    this.repo = new SegmentRepository(options.dir, options.fileIO ?? nodeFileIO);
+    const io = options.fileIO ?? nodeFileIO;
+    this.repo = new SegmentRepository(options.dir, io);
+    this.preallocate = io.preallocate === true;
     this.logger = options.logger ?? silentLogger();
     this.commit = this.newGroupCommit();
   }
@@ -75,6 +90,7 @@ export class Journal {
     const commitOptions = {
       mode: options.mode,
       syncIntervalMs: options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      lazySyncMs: options.lazySyncMs ?? DEFAULT_LAZY_SYNC_MS,
       timers: options.timers ?? realTimers,
       onFailure: (error: StoreError) => {
         this.current = 'failed';
@@ -82,7 +98,7 @@ export class Journal {
       },
     };
     return new GroupCommit(
-      { write: (runs) => this.writeRuns(runs), sync: () => this.syncHead() },
+      { write: (runs) => this.writeRuns(runs), sync: (onThisThread) => this.syncHead(onThisThread) },
       {
         ...commitOptions,
         ...(options.beforeSeal === undefined ? {} : { beforeSeal: options.beforeSeal }),
@@ -154,13 +170,13 @@ export class Journal {
     }
   }
 
-  append(record: JournalRecord): Promise<void> {
+  append(record: JournalRecord, options?: AppendOptions): Promise<void> {
     this.placedIn = undefined;
     const refused = this.refusal();
-    return refused ?? this.appendFrame(record);
+    return refused ?? this.appendFrame(record, options?.sync !== false);
   }
 
-  private appendFrame(record: JournalRecord): Promise<void> {
+  private appendFrame(record: JournalRecord, sync = true): Promise<void> {
     let frame: Buffer;
     try {
       frame = encodeRecord(record);
@@ -170,7 +186,7 @@ export class Journal {
     const segment = this.place(frame.length);
     if (segment === undefined) return this.tooLarge(record, frame.length);
     this.placedIn = segment.firstOffset;
-    return this.commit.append(segment, frame);
+    return this.commit.append(segment, frame, sync);
   }
 
   /** Appends records contiguously in one segment and one batch: a transaction is never split. */
@@ -241,6 +257,7 @@ export class Journal {
       try {
         await this.appendFrame({ type: 'clean-shutdown', timestamp: Date.now() });
         await this.commit.flushAndSync();
+        await this.writer?.finish();
       } catch (err) {
         error = err;
       }
@@ -299,15 +316,25 @@ export class Journal {
     return head;
   }
 
-  private async writeRuns(runs: BatchRun[]): Promise<void> {
-    for (const run of runs) {
+  /** Synchronous unless the batch rolls to a new segment, which needs a file created first. */
+  private writeRuns(runs: BatchRun[]): Promise<void> | void {
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      if (run.segment !== this.writer) return this.rollAndWrite(runs, i);
+      this.writeRun(run);
+    }
+  }
+
+  private async rollAndWrite(runs: BatchRun[], from: number): Promise<void> {
+    for (let i = from; i < runs.length; i++) {
+      const run = runs[i]!;
       const segment = run.segment;
       if (segment !== this.writer) {
-        // Rolling: the old segment is made durable and closed before the new one receives a
-        // byte, so a torn tail can only ever be in the last segment.
+        // Rolling: the old segment is cut to its last record, made durable and closed before the
+        // new one receives a byte, so a torn tail can only ever be in the last segment.
         const old = this.writer;
         if (old !== undefined) {
-          await old.datasync();
+          await old.finish();
           await old.close();
         }
         this.writer = undefined;
@@ -315,11 +342,26 @@ export class Journal {
         this.writer = segment;
         this.logger.debug({ event: 'journal.segment-created', segment: segment.firstOffset }, 'segment created');
       }
-      await segment.append(run.frames.length === 1 ? run.frames[0]! : Buffer.concat(run.frames, run.bytes));
+      this.writeRun(run);
     }
   }
 
-  private async syncHead(): Promise<number> {
-    return (await this.writer?.datasync()) === true ? 1 : 0;
+  private writeRun(run: BatchRun): void {
+    const segment = run.segment;
+    if (this.preallocate) {
+      // Zeros always extend a whole record header past the data (so past segmentSize, until the
+      // segment is finished and cut): recovery reads nine zero bytes as the end, and fewer as a
+      // torn header.
+      segment.preallocate(segment.written + run.bytes + RECORD_HEADER_SIZE, this.segmentSize + RECORD_HEADER_SIZE);
+    }
+    segment.append(run.frames.length === 1 ? run.frames[0]! : Buffer.concat(run.frames, run.bytes));
+  }
+
+  private syncHead(onThisThread: boolean): number | Promise<number> {
+    const writer = this.writer;
+    if (writer === undefined) return 0;
+    const synced = onThisThread ? writer.datasyncNow() : undefined;
+    if (synced !== undefined) return synced ? 1 : 0;
+    return writer.datasync().then((done) => (done ? 1 : 0));
   }
 }

@@ -1,7 +1,8 @@
 // Recovery: read every segment in order and hand each good record to a visitor. A torn or corrupt
 // tail of the last segment is cut off and logged; corruption with good records after it refuses
 // to start (StoreError TANDEM_ERR_JOURNAL_CORRUPT) unless `repair` skips it. Every cut and skip
-// is reported; nothing is dropped silently.
+// is reported; nothing is dropped silently. Preallocated zeros after the last record are no
+// damage: they mark the end of the data and are left for the head to write into.
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RecoveryProblem } from '../store/types.js';
@@ -66,7 +67,7 @@ export async function recoverJournal(
 
     // A journal written with a larger segmentSize than configured now still holds good records.
     const maxPayload = Math.max(options.maxPayload, file.size - SEGMENT_HEADER_SIZE - RECORD_HEADER_SIZE);
-    const scanner = new FrameScanner(SEGMENT_HEADER_SIZE, maxPayload);
+    const scanner = new FrameScanner(SEGMENT_HEADER_SIZE, maxPayload, true);
     const onEvent = (event: ScanEvent): void => {
       if (event.kind === 'skipped') {
         refuseOrSkip(report, options, file, event.offset, event.length, event.reason);
@@ -93,7 +94,9 @@ export async function recoverJournal(
 
     const tail = scanner.tail();
     let size = file.size;
-    if (tail !== undefined) {
+    if (tail?.zeroFill === true) {
+      size = tail.offset;
+    } else if (tail !== undefined) {
       if (isLast) {
         await repo.truncate(file.path, tail.offset);
         cut(report, options.logger, file, tail.offset, tail.length, tail.reason);
@@ -119,7 +122,7 @@ export async function readSegmentRecords(
   visit: (record: JournalRecord, offset: number) => void,
 ): Promise<void> {
   // Recovery already accepted this segment; the length bound is only the CRC's to enforce.
-  const scanner = new FrameScanner(SEGMENT_HEADER_SIZE);
+  const scanner = new FrameScanner(SEGMENT_HEADER_SIZE, undefined, true);
   const drain = (): void => {
     for (let event = scanner.next(); event !== undefined; event = scanner.next()) {
       if (event.kind !== 'frame') continue;

@@ -62,9 +62,15 @@ export class SegmentRepository {
     return new Segment(file.firstOffset, file.path, file.size, undefined);
   }
 
+  /** Reopens the last segment to append at `size`; zeros after it (preallocated) are reused. */
   async openForAppend(file: SegmentFile, size: number): Promise<Segment> {
     const handle = await this.io.open(file.path, 'append');
-    return new Segment(file.firstOffset, file.path, size, handle);
+    try {
+      return new Segment(file.firstOffset, file.path, size, handle, await handle.size());
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Cuts a segment back to `size` bytes (a torn tail) and makes the cut durable. */

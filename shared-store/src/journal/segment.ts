@@ -1,7 +1,9 @@
 // One segment file: its header codec, its name, and the append position the journal writes at.
-// A segment is written strictly in order; only the newest segment (the head) is ever appended to.
+// A segment is written strictly in order; only the newest segment (the head) is ever appended to,
+// possibly into zeros preallocated ahead of that position.
 import {
   JOURNAL_VERSION,
+  PREALLOCATE_BYTES,
   SEGMENT_HEADER_SIZE,
   SEGMENT_MAGIC,
   SEGMENT_NAME_DIGITS,
@@ -9,9 +11,11 @@ import {
   SEGMENT_SUFFIX,
 } from './constants.js';
 import { crc32c } from './crc32c.js';
-import { writeFully, type FileHandleIO } from './file-io.js';
+import { writeFullySync, type FileHandleIO } from './file-io.js';
 
 const TWO_32 = 0x1_0000_0000;
+/** Written over and over to preallocate; never modified. */
+const ZEROS = Buffer.alloc(PREALLOCATE_BYTES);
 
 export function segmentFileName(firstOffset: number): string {
   return String(firstOffset).padStart(SEGMENT_NAME_DIGITS, '0') + SEGMENT_SUFFIX;
@@ -56,6 +60,8 @@ export class Segment {
   placed: number;
   /** Written since the last fdatasync. */
   dirty = false;
+  /** The file's size: `written`, plus the zeros preallocated ahead of it. */
+  allocated: number;
 
   constructor(
     readonly firstOffset: number,
@@ -63,10 +69,12 @@ export class Segment {
     size: number,
     /** Open once the file exists; a segment placed ahead of the writer has none yet. */
     public handle: FileHandleIO | undefined,
+    fileSize = size,
   ) {
     this.name = segmentFileName(firstOffset);
     this.written = size;
     this.placed = size;
+    this.allocated = Math.max(size, fileSize);
   }
 
   /** Where the next segment starts once this one is full. */
@@ -74,10 +82,52 @@ export class Segment {
     return this.firstOffset + this.placed;
   }
 
-  async append(buf: Buffer): Promise<void> {
-    await writeFully(this.handle!, buf, this.written);
+  /** Writes at the append position, on the calling thread (see FileHandleIO.writeSync). */
+  append(buf: Buffer): void {
+    writeFullySync(this.handle!, buf, this.written);
     this.written += buf.length;
     this.dirty = true;
+  }
+
+  /**
+   * Makes sure the file holds at least `end` bytes, filling with zeros from its end: a chunk of
+   * PREALLOCATE_BYTES (not past `limit`), or up to `end` if that is further. The zeros go out with
+   * the next fdatasync; after that, appends into them change neither the file's size nor its blocks.
+   */
+  preallocate(end: number, limit: number): void {
+    if (end <= this.allocated) return;
+    const target = Math.max(end, Math.min(limit, this.allocated + PREALLOCATE_BYTES));
+    for (let at = this.allocated; at < target; at += ZEROS.length) {
+      writeFullySync(this.handle!, ZEROS, at, 0, Math.min(ZEROS.length, target - at));
+    }
+    this.allocated = target;
+    this.dirty = true;
+  }
+
+  /** The segment is done (rolled or closing): cuts the unused zeros and fdatasyncs. */
+  async finish(): Promise<void> {
+    if (this.handle === undefined) return;
+    if (this.allocated > this.written) {
+      await this.handle.truncate(this.written);
+      this.allocated = this.written;
+      this.dirty = true;
+    }
+    await this.datasync();
+  }
+
+  /** datasync() on the calling thread; undefined when the file offers no such call. */
+  datasyncNow(): boolean | undefined {
+    const handle = this.handle;
+    if (handle?.datasyncSync === undefined) return undefined;
+    if (!this.dirty) return false;
+    this.dirty = false;
+    try {
+      handle.datasyncSync();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+    return true;
   }
 
   async datasync(): Promise<boolean> {

@@ -279,6 +279,32 @@ export function runStoreConformance(name: string, factory: StoreHarnessFactory):
       assert.equal(after.cleanShutdown, true);
     });
 
+    it('keeps an ack made with { sync: false } once it settles, through a crash of the process', async function () {
+      await store.open();
+      await store.addMessage(message(1));
+      await store.addMessage(message(2));
+      await store.ack(Q, 1, { sync: false });
+      assert.equal(store.stats().liveMessages, 1);
+      await harness.crash(store);
+      store = harness.start();
+      const state = await store.open();
+      assert.equal(state.cleanShutdown, false);
+      assert.deepEqual(seqsOf(state.queues.get(Q)), [2]);
+    });
+
+    it('sync() settles once earlier calls are durable, also with nothing to sync, and refuses when closed', async function () {
+      await store.open();
+      await store.addMessage(message(1));
+      await store.addMessage(message(2));
+      await store.ack(Q, 1, { sync: false });
+      await store.sync();
+      await store.sync();
+      const state = await restart();
+      assert.deepEqual(seqsOf(state.queues.get(Q)), [2]);
+      await store.close();
+      await assert.rejects(store.sync(), { code: StoreErrorCodes.JOURNAL_CLOSED });
+    });
+
     it('refuses work when not open, with TANDEM_ERR_JOURNAL_CLOSED', async function () {
       await assert.rejects(store.addMessage(message(1)), { code: StoreErrorCodes.JOURNAL_CLOSED });
       await store.open();

@@ -1,9 +1,12 @@
 // The file store's dispatch marks: which are settled, which ride a batch not yet committed, and
 // the promise a caller waits on before it may hand a message to a client (see markDispatched()).
+// A mark needs no fdatasync of its own: it is appended with `sync: false`, settles once written,
+// and is made durable by the next fdatasync the journal runs anyway.
 import type { Journal } from '../journal/journal.js';
 import type { SegmentLedger } from './segment-ledger.js';
 
 const noop = (): void => undefined;
+const LAZY = { sync: false } as const;
 
 /** The marks one group-commit batch carries. */
 interface MarkBatch {
@@ -48,7 +51,7 @@ export class DispatchMarks {
     // The first mark of a batch is appended at once, so its settle step is the first callback on
     // that batch: whoever waits on a later append to the same batch (a sender's addMessage) finds
     // the mark settled when it resumes. Later marks coalesce and are appended at seal.
-    const appended = this.journal.append({ type: 'dispatch-mark', target, seq: value });
+    const appended = this.journal.append({ type: 'dispatch-mark', target, seq: value }, LAZY);
     const segment = this.journal.lastPlaced;
     if (segment === undefined) {
       appended.catch(noop);
@@ -77,7 +80,7 @@ export class DispatchMarks {
     this.sealed.add(batch);
     for (const [target, value] of batch.values) {
       if (value <= (batch.appended.get(target) ?? 0)) continue;
-      const appended = this.journal.append({ type: 'dispatch-mark', target, seq: value });
+      const appended = this.journal.append({ type: 'dispatch-mark', target, seq: value }, LAZY);
       appended.catch(noop);
       const segment = this.journal.lastPlaced;
       if (segment === undefined) {

@@ -6,18 +6,19 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import { FaultyFileIO } from '../journal/file-io.js';
-import { readJournalRecords, tempDir } from '../testing/helpers.js';
+import { ManualTimers } from '../journal/timers.js';
+import { eventually, readJournalRecords, tempDir } from '../testing/helpers.js';
 import { runStoreConformance } from './conformance.js';
 import { FileStore, openFileStore, type FileStoreSettings } from './file-store.js';
 import type { MessageStore, StorageMode, StoredMessage } from './types.js';
 
-function fileHarness(mode: StorageMode) {
+function fileHarness(mode: StorageMode, preallocate = false) {
   return async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tandem-store-'));
     const started = new Map<MessageStore, FaultyFileIO>();
     return {
       start(): MessageStore {
-        const fileIO = new FaultyFileIO();
+        const fileIO = new FaultyFileIO(undefined, { preallocate });
         const store = new FileStore({ dir, mode, fileIO, segmentSize: 256 * 1024, syncIntervalMs: 5 });
         started.set(store, fileIO);
         return store;
@@ -36,6 +37,7 @@ function fileHarness(mode: StorageMode) {
 
 runStoreConformance('FileStore (durability mode)', fileHarness('durability'));
 runStoreConformance('FileStore (throughput mode)', fileHarness('throughput'));
+runStoreConformance('FileStore (durability mode, preallocated segments)', fileHarness('durability', true));
 
 describe('FileStore', function () {
   let dir: string;
@@ -152,6 +154,42 @@ describe('FileStore', function () {
     await later!.catch((err: unknown) => (error = err));
     expect((error as StoreError).code).to.equal(StoreErrorCodes.JOURNAL_FAILED);
     expect(store.markDispatched(Q, 1), 'a mark settled before the failure still holds').to.equal(undefined);
+  });
+
+  it('durability mode: an ack with { sync: false } costs a write and no fdatasync; a durable call, sync() or the timer covers it', async function () {
+    const io = new FaultyFileIO();
+    const timers = new ManualTimers();
+    const store = start({ fileIO: io, timers, lazySyncMs: 50 });
+    await store.open();
+    for (let seq = 1; seq <= 4; seq++) await store.addMessage(message(seq));
+    io.resetCounters();
+    await store.ack(Q, 1, { sync: false });
+    expect([io.writes, io.syncs]).to.deep.equal([1, 0]);
+    await store.addMessage(message(5)); // its fdatasync makes the ack durable too
+    expect([io.writes, io.syncs]).to.deep.equal([2, 1]);
+    await store.ack(Q, 2, { sync: false });
+    await store.sync();
+    expect([io.writes, io.syncs]).to.deep.equal([3, 2]);
+    await store.sync();
+    expect(io.syncs, 'nothing left to sync').to.equal(2);
+    await store.ack(Q, 3, { sync: false });
+    timers.advance(50);
+    await eventually(() => io.syncs === 3);
+    await store.ack(Q, 4); // an ack someone waits on is fdatasynced before it settles
+    expect([io.writes, io.syncs]).to.deep.equal([5, 4]);
+  });
+
+  it('a dispatch mark needs no fdatasync of its own: it settles once written', async function () {
+    const io = new FaultyFileIO();
+    const store = start({ fileIO: io, timers: new ManualTimers() });
+    await store.open();
+    await store.addMessage(message(1));
+    io.resetCounters();
+    const gate = store.markDispatched(Q, 1);
+    expect(gate).to.be.instanceOf(Promise);
+    await gate;
+    expect([io.writes, io.syncs]).to.deep.equal([1, 0]);
+    expect(store.markDispatched(Q, 1)).to.equal(undefined);
   });
 
   it('moves to failed when an fdatasync fails, rejecting calls with TANDEM_ERR_JOURNAL_FAILED', async function () {

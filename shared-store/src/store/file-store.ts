@@ -12,6 +12,7 @@ import { DispatchMarks } from './dispatch-marks.js';
 import { JournalReplay } from './journal-replay.js';
 import { SegmentLedger } from './segment-ledger.js';
 import type {
+  AckOptions,
   DurableSubscriptionInfo,
   FileStoreOptions,
   MessageStore,
@@ -28,6 +29,8 @@ export interface FileStoreSettings extends FileStoreOptions {
   timers?: Timers;
   /** Compact an old segment when live messages are at most this share of it; default 0.25. */
   compactLiveRatio?: number;
+  /** Durability mode: how long an ack made with `{ sync: false }` may wait for its fdatasync; default 50 ms. */
+  lazySyncMs?: number;
 }
 
 const noop = (): void => undefined;
@@ -54,6 +57,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       ...(options.confirmWrites === undefined ? {} : { confirm: options.confirmWrites }),
       ...(options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize }),
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
+      ...(options.lazySyncMs === undefined ? {} : { lazySyncMs: options.lazySyncMs }),
       ...(options.fileIO === undefined ? {} : { fileIO: options.fileIO }),
     });
     this.marks = new DispatchMarks(this.journal);
@@ -113,10 +117,14 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     return done;
   }
 
-  ack(target: string, seq: number): Promise<void> {
-    const done = this.journal.append({ type: 'ack', txId: 0, target, seq });
+  ack(target: string, seq: number, options?: AckOptions): Promise<void> {
+    const done = this.journal.append({ type: 'ack', txId: 0, target, seq }, options);
     if (this.journal.lastPlaced !== undefined) this.ledger.acked(target, seq);
     return done;
+  }
+
+  sync(): Promise<void> {
+    return this.journal.flushAndSync();
   }
 
   commit(ops: TransactionOp[]): Promise<void> {

@@ -3,6 +3,7 @@
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import { StoreModel } from './store-model.js';
 import type {
+  AckOptions,
   DurableSubscriptionInfo,
   MessageStore,
   RecoveredState,
@@ -82,8 +83,13 @@ export class MemoryStore implements MessageStore {
     return this.mutate(() => this.data.model.addMessage(copyMessage(message), true));
   }
 
-  ack(target: string, seq: number): Promise<void> {
+  /** Applied at once whatever the options: nothing here waits for a disk. */
+  ack(target: string, seq: number, _options?: AckOptions): Promise<void> {
     return this.mutate(() => this.data.model.ack(target, seq));
+  }
+
+  sync(): Promise<void> {
+    return this.mutate(() => undefined, false);
   }
 
   commit(ops: TransactionOp[]): Promise<void> {
@@ -181,11 +187,11 @@ export class MemoryStore implements MessageStore {
   }
 
   /** Applies at call time, so the order of calls is the order of effects, like the journal. */
-  private mutate(apply: () => unknown): Promise<void> {
+  private mutate(apply: () => unknown, appends = true): Promise<void> {
     if (this.fencedBy !== undefined) return Promise.reject(this.fencedBy);
     if (this.current !== 'open') return Promise.reject(closedError('the store is not open'));
     apply();
-    this.data.appendedRecords += 1;
+    if (appends) this.data.appendedRecords += 1;
     return Promise.resolve();
   }
 }

@@ -100,8 +100,12 @@ describe('FileStore recovery (model-based)', function () {
   let remove: () => Promise<void>;
   let stores: FileStore[] = [];
 
+  /** Whether the stores of the running test preallocate their segments, as over the real file system. */
+  let preallocate = false;
+
   beforeEach(async function () {
     ({ dir, remove } = await tempDir('tandem-recovery-'));
+    preallocate = false;
   });
   afterEach(async function () {
     for (const s of stores) await s.close().catch(() => undefined);
@@ -109,7 +113,7 @@ describe('FileStore recovery (model-based)', function () {
     await remove();
   });
 
-  function start(io = new FaultyFileIO(), repair = false): { store: FileStore; io: FaultyFileIO } {
+  function start(io = new FaultyFileIO(undefined, { preallocate }), repair = false): { store: FileStore; io: FaultyFileIO } {
     const store = new FileStore({ dir, mode: 'durability', segmentSize: 64 * 1024, fileIO: io, repair, compactLiveRatio: 0.5, reclaimIntervalMs: 3_600_000 });
     stores.push(store);
     return { store, io };
@@ -226,6 +230,20 @@ describe('FileStore recovery (model-based)', function () {
       await store.reclaim();
       // The run was long enough for the reclaimer to delete (and compact) old segments.
       expect(await readdir(dir)).to.not.include(segmentFileName(0));
+      await store.close();
+      const again = start();
+      const state = await again.store.open();
+      expectMatches(state, model);
+      expect(state.problems).to.deep.equal([]);
+    });
+  }
+
+  for (const seed of [5, 6]) {
+    it(`recovers exactly the acknowledged state over preallocated segments, with zero tails after each crash (seed ${seed})`, async function () {
+      preallocate = true;
+      const model = new Expected();
+      const { store } = await drive(seed, 250, model, await opened());
+      await store.reclaim();
       await store.close();
       const again = start();
       const state = await again.store.open();

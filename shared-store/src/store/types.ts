@@ -85,6 +85,18 @@ export interface RecoveredState {
 
 export type StoreState = 'opening' | 'open' | 'failed' | 'closed';
 
+/** How an acknowledgement settles; see MessageStore.ack(). */
+export interface AckOptions {
+  /**
+   * Default true. False (durability mode): settle once the record is written rather than once it
+   * is fdatasynced. It survives the process being killed at once (the page cache outlives the
+   * process), and the machine failing once the journal's next fdatasync has run: a durable call's,
+   * sync()'s, or the lazy timer's, at most 50 ms later. For a STOMP ACK without a receipt, which no
+   * client waits on. Throughput mode settles every call after its write anyway.
+   */
+  sync?: boolean;
+}
+
 export interface StoreStats {
   state: StoreState;
   mode: StorageMode;
@@ -108,8 +120,16 @@ export interface MessageStore {
   close(): Promise<void>;
 
   addMessage(message: StoredMessage): Promise<void>;
-  /** `target` acknowledges message `seq`; the message is gone once every target has. */
-  ack(target: string, seq: number): Promise<void>;
+  /**
+   * `target` acknowledges message `seq`; the message is gone once every target has. With
+   * `{ sync: false }` it settles once written, not once durable (see AckOptions).
+   */
+  ack(target: string, seq: number, options?: AckOptions): Promise<void>;
+  /**
+   * Settles once every earlier call is durable: written and fdatasynced, in either mode, including
+   * acks made with `{ sync: false }`. Costs nothing when nothing is waiting for an fdatasync.
+   */
+  sync(): Promise<void>;
   /** Atomically applies a transaction's sends and acks (begin, records, commit in one batch). */
   commit(ops: TransactionOp[]): Promise<void>;
 
@@ -120,8 +140,8 @@ export interface MessageStore {
   /**
    * Records that messages of `target` up to `seq` may have been delivered, so recovery flags them
    * redelivered (seq at or below the target's mark). Returns undefined when a mark >= seq is
-   * already settled (durable in durability mode, written in throughput mode, as for every other
-   * record): the message may go to the client now. Otherwise a mark >= seq goes into the next
+   * already settled (written, and durable by the next fdatasync, as an ack with `{ sync: false }`:
+   * a mark costs no fdatasync of its own): the message may go to the client now. Otherwise a mark >= seq goes into the next
    * group commit and the promise settles with that commit; a caller must not hand the message to
    * the client before it resolves. The mark is written ahead, as max(seq, the highest message seq
    * the store has seen), so one mark covers a whole backlog. Marks coalesce per batch, and a mark

@@ -1,5 +1,6 @@
 // Runs the broker as an outside user would: `node broker/dist/cli/main.js broker --config FILE` in a
-// child process, with its own temp folder and ports 0, ready once it logs "broker.listening".
+// child process, with its own temp folder and ports 0, ready once it logs "broker.listening" (or,
+// for a member of a pair that may start as standby, "ha.standby").
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,15 @@ export interface TestBrokerConfig {
     maximumRedeliveryDelay?: number;
   };
   deadLetter?: { queue?: string; processExpired?: boolean; rules?: Array<{ prefix: string; queue: string }> };
+  ha?: {
+    enabled?: boolean;
+    leaseMs?: number;
+    renewIntervalMs?: number;
+    retryIntervalMs?: number;
+    pidCheck?: boolean;
+    safetyMarginMs?: number;
+    afterFence?: 'standby' | 'stop';
+  };
   log?: { level?: string };
 }
 
@@ -55,6 +65,12 @@ export interface StartOptions {
   /** The process's working directory; by default the broker's folder. */
   cwd?: string;
   timeoutMs?: number;
+  /**
+   * What counts as started: `listening` (the default) waits for the client listeners; `up` also
+   * accepts `ha.standby`, for a broker whose pair partner holds the data directory (ports then
+   * holds only the admin port until it takes over).
+   */
+  readyWhen?: 'listening' | 'up';
 }
 
 export interface ExitStatus {
@@ -115,7 +131,7 @@ export class BrokerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const broker = new BrokerProcess(child, dir, configPath, options);
-    await broker.waitUntilListening(options.timeoutMs ?? 20000);
+    await broker.waitUntilListening(options.timeoutMs ?? 20000, options.readyWhen ?? 'listening');
     return broker;
   }
 
@@ -190,8 +206,10 @@ export class BrokerProcess {
     for (const waiter of [...this.lineWaiters]) waiter(line);
   }
 
-  private async waitUntilListening(timeoutMs: number): Promise<void> {
-    const listening = this.waitForLog('"event":"broker.listening"', (entry) => entry['event'] === 'broker.listening', timeoutMs);
+  private async waitUntilListening(timeoutMs: number, readyWhen: 'listening' | 'up'): Promise<void> {
+    const ready = (entry: Record<string, unknown>): boolean =>
+      entry['event'] === 'broker.listening' || (readyWhen === 'up' && entry['event'] === 'ha.standby');
+    const listening = this.waitForLog(readyWhen === 'up' ? 'broker.listening or ha.standby' : '"event":"broker.listening"', ready, timeoutMs);
     const early = this.exited.then((status) => {
       throw new Error(
         `broker exited before listening (code ${status.code}, signal ${status.signal})\n--- broker output ---\n${this.tail()}`,
@@ -205,6 +223,12 @@ export class BrokerProcess {
       throw error;
     }
     early.catch(() => undefined);
+    if (entry['event'] === 'ha.standby') {
+      const admin = endpoint(entry['admin']);
+      if (!admin) throw new Error(`ha.standby lacks the admin endpoint: ${JSON.stringify(entry)}`);
+      this.ports = { stomp: 0, admin: admin.port };
+      return;
+    }
     const stomp = endpoint(entry['stomp']);
     const admin = endpoint(entry['admin']);
     if (!stomp || !admin) throw new Error(`broker.listening lacks stomp/admin endpoints: ${JSON.stringify(entry)}`);

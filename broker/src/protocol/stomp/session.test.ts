@@ -333,6 +333,51 @@ describe('StompSession', () => {
       expect(header(h.lastFrame()!, 'note')).to.equal('two lines');
     });
 
+    it('writes the RECEIPT a client is waiting on once the running microtasks are done, after the deliveries queued before it', async () => {
+      const h = new SessionHarness();
+      await h.connect();
+      const writesBefore = h.transport.writes.length;
+      h.deliver({ messageId: 'm-1' });
+      h.send(frame('SEND', [['destination', '/queue/a'], ['receipt', 'r-1']], 'x'));
+      for (let i = 0; i < 10; i++) await Promise.resolve(); // microtasks only: the turn has not ended
+      expect(h.transport.writes.length - writesBefore, 'one write, before the end of the turn').to.equal(1);
+      expect(h.received().slice(1).map((f) => [f.command, header(f, 'message-id') ?? header(f, 'receipt-id')])).to.deep.equal([
+        ['MESSAGE', 'm-1'],
+        ['RECEIPT', 'r-1'],
+      ]);
+      await settle();
+      expect(h.transport.writes.length - writesBefore, 'nothing was left for the end of the turn').to.equal(1);
+    });
+
+    it('gives a client streaming frames its RECEIPTs with the write at the end of the turn', async () => {
+      const h = new SessionHarness();
+      await h.connect();
+      const stores: Array<() => void> = [];
+      h.connection.next = () => new Promise<void>((resolve) => stores.push(resolve));
+      h.send(frame('SEND', [['destination', '/queue/a'], ['receipt', 'r-1']], 'x'), frame('SEND', [['destination', '/queue/a'], ['receipt', 'r-2']], 'y'));
+      const writesBefore = h.transport.writes.length;
+      stores[0]!();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      expect(h.transport.writes.length, 'r-2 is still in flight').to.equal(writesBefore);
+      stores[1]!();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      expect(h.transport.writes.length, 'r-2 arrived while r-1 was in flight').to.equal(writesBefore);
+      await settle();
+      expect(h.transport.writes.length - writesBefore).to.equal(1);
+      expect(h.received().slice(1).map((f) => header(f, 'receipt-id'))).to.deep.equal(['r-1', 'r-2']);
+    });
+
+    it('leaves deliveries alone for the end of the turn', async () => {
+      const h = new SessionHarness();
+      await h.connect();
+      const writesBefore = h.transport.writes.length;
+      h.deliver({ messageId: 'm-1' });
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      expect(h.transport.writes.length).to.equal(writesBefore);
+      await settle();
+      expect(h.transport.writes.length - writesBefore).to.equal(1);
+    });
+
     it('batches everything written in one turn into one transport write', async () => {
       const h = new SessionHarness();
       await h.connect();

@@ -1,6 +1,6 @@
 // One STOMP connection, whatever carries its bytes: bytes in through the parser, frames to their
-// handlers, replies and deliveries out as one batched write per event-loop turn; plus heart-beats,
-// flow control in both directions, and the rule that an ERROR ends the connection.
+// handlers, replies and deliveries out in batched writes; plus heart-beats, flow control in both
+// directions, and the rule that an ERROR ends the connection.
 import type { Logger } from '@tandem-mq/shared-store';
 import { BrokerError } from '../../errors.js';
 import type { BrokerCore, ConnectionSink, CoreConnection, Delivery } from '../../core/types.js';
@@ -65,6 +65,7 @@ export class StompSession implements ConnectionSink {
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   private flushScheduled = false;
+  private soonFlushScheduled = false;
   private transportFull = false;
   /** The core was told "not writable" and waits for drained(). */
   private coreWaiting = false;
@@ -197,7 +198,7 @@ export class StompSession implements ConnectionSink {
     const closeAfter = this.closeRequested;
     if (closeAfter) this.state = 'disconnecting';
     if (result === undefined) {
-      this.replied(receipt, closeAfter);
+      this.replied(receipt, closeAfter, this.inflight.size === 0);
       return;
     }
     this.track(result, frame, receipt, closeAfter);
@@ -258,10 +259,11 @@ export class StompSession implements ConnectionSink {
   }
 
   private track(work: Promise<void>, frame: StompFrame, receipt: string | undefined, closeAfter: boolean): void {
+    const arrivedAlone = this.inflight.size === 0;
     const done: Promise<void> = work.then(
       () => {
         this.untrack(done);
-        this.replied(receipt, closeAfter);
+        this.replied(receipt, closeAfter, arrivedAlone && this.inflight.size === 0);
       },
       (error: unknown) => {
         this.untrack(done);
@@ -288,10 +290,20 @@ export class StompSession implements ConnectionSink {
     return Promise.allSettled([...this.inflight]).then(() => undefined);
   }
 
-  /** The frame's work is done: its RECEIPT (STOMP 1.2 "Header receipt"), then a close if it was DISCONNECT. */
-  private replied(receipt: string | undefined, closeAfter: boolean): void {
+  /**
+   * The frame's work is done: its RECEIPT (STOMP 1.2 "Header receipt"), then a close if it was
+   * DISCONNECT. `alone`: no other frame of the client was in flight when it arrived or when it
+   * completed, so the client is most likely waiting on this RECEIPT before it sends more (one
+   * message at a time); a client streaming frames gets its RECEIPTs with the turn's write, like
+   * its deliveries, which keeps it from running ahead of the consumers the same turn serves.
+   */
+  private replied(receipt: string | undefined, closeAfter: boolean, alone: boolean): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    if (receipt !== undefined) this.queue(this.encode(receiptFrame(receipt)));
+    if (receipt !== undefined) {
+      const bytes = this.encode(receiptFrame(receipt));
+      if (alone) this.queueSoon(bytes);
+      else this.queue(bytes);
+    }
     if (closeAfter) this.close();
   }
 
@@ -348,8 +360,11 @@ export class StompSession implements ConnectionSink {
     }
   }
 
-  // Output: one transport write per event-loop turn, so a group commit's worth of RECEIPTs or a
-  // burst of MESSAGEs costs one syscall rather than one each.
+  // Output: written once per event-loop turn, so a burst of MESSAGEs or a group commit's worth of
+  // RECEIPTs costs one syscall rather than one each. A RECEIPT a client is waiting on goes out as
+  // soon as the microtasks running now are done, so that client is not kept waiting behind the
+  // deliveries to other connections that the same commit released. Either way the outbox goes out
+  // whole and in order.
 
   private queue(bytes: Buffer): void {
     this.outbox.push(bytes);
@@ -357,12 +372,29 @@ export class StompSession implements ConnectionSink {
     this.heartbeat?.noteWrite();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.flushTurn);
     }
   }
 
-  private flush(): void {
+  private queueSoon(bytes: Buffer): void {
+    this.queue(bytes);
+    if (!this.soonFlushScheduled) {
+      this.soonFlushScheduled = true;
+      queueMicrotask(this.flushSoon);
+    }
+  }
+
+  private readonly flushTurn = (): void => {
     this.flushScheduled = false;
+    this.flush();
+  };
+
+  private readonly flushSoon = (): void => {
+    this.soonFlushScheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
     if (this.outbox.length === 0 || this.state === 'closed') return;
     const chunks = this.outbox;
     this.outbox = [];

@@ -1,6 +1,6 @@
 // The record frame: an incremental scanner fed chunks of a segment, emitting whole frames, the
 // corrupt stretches it had to skip to find the next good frame, and at the end whatever torn
-// bytes remain. Pure: it never touches a file.
+// bytes remain, or the zeros preallocated after the last record. Pure: it never touches a file.
 import { RECORD_HEADER_SIZE } from '../constants.js';
 import { crc32c } from '../crc32c.js';
 import { isKnownRecordType } from './index.js';
@@ -26,14 +26,21 @@ export interface SkippedStretch {
 
 export type ScanEvent = ScannedFrame | SkippedStretch;
 
-/** What end() found after the last good frame: a torn write or a corrupt tail. */
+/** What end() found after the last good frame: a torn write, a corrupt tail, or zero fill. */
 export interface ScanTail {
   offset: number;
   length: number;
   reason: string;
+  /**
+   * Present when the tail is nothing but zeros starting with a whole header's worth: space
+   * preallocated and never written, the normal end of a head segment (scanners made with
+   * `zeroFillEnds` only).
+   */
+  zeroFill?: true;
 }
 
-type State = 'header' | 'resync';
+/** 'zeros': inside a stretch of zero bytes that began where a frame header was expected. */
+type State = 'header' | 'resync' | 'zeros';
 
 export class FrameScanner {
   private buf: Buffer = Buffer.alloc(0);
@@ -45,12 +52,19 @@ export class FrameScanner {
   /** While resyncing: where the bad stretch began and why. */
   private badStart = 0;
   private badReason = '';
+  /** While in zeros: where the zero stretch began. */
+  private zeroStart = 0;
   private final = false;
 
   constructor(
     startOffset = 0,
     /** Frames claiming a larger payload are corrupt (a segment could never hold them). */
     private readonly maxPayload = 0x7fff_ffff,
+    /**
+     * Segment files may end in preallocated zeros: a header of nine zero bytes (no record has type
+     * 0) starts the end of the data rather than a corrupt stretch, if only zeros follow it.
+     */
+    private readonly zeroFillEnds = false,
   ) {
     this.base = startOffset;
   }
@@ -68,8 +82,16 @@ export class FrameScanner {
 
   /** The next event the bytes pushed so far allow, or undefined when it needs more bytes. */
   next(): ScanEvent | undefined {
+    if (this.state === 'zeros' && !this.skipZeros()) return undefined;
     if (this.state === 'header') {
       if (this.pos >= this.buf.length) return undefined;
+      if (this.zeroFillEnds && this.zerosAt(this.pos)) {
+        this.state = 'zeros';
+        this.zeroStart = this.base + this.pos;
+        if (!this.skipZeros()) return undefined;
+      }
+    }
+    if (this.state === 'header') {
       const check = this.check(this.pos);
       if (check === 'need-more') return undefined;
       if (typeof check === 'string') {
@@ -106,10 +128,47 @@ export class FrameScanner {
 
   /** After finish() and a drained next(): the bytes after the last good frame, if any. */
   tail(): ScanTail | undefined {
-    const start = this.state === 'resync' ? this.badStart : this.base + this.pos;
     const stop = this.base + this.buf.length;
+    if (this.state === 'zeros') {
+      return { offset: this.zeroStart, length: stop - this.zeroStart, reason: 'zero fill', zeroFill: true };
+    }
+    const start = this.state === 'resync' ? this.badStart : this.base + this.pos;
     if (start >= stop) return undefined;
     return { offset: start, length: stop - start, reason: this.state === 'resync' ? this.badReason : 'torn record' };
+  }
+
+  /**
+   * Whether a zero stretch starts at `at`: a whole header of zeros. Fewer zero bytes at the very
+   * end are a torn header, since the journal always leaves room for a whole zero header.
+   */
+  private zerosAt(at: number): boolean {
+    const buf = this.buf;
+    if (buf.length - at < RECORD_HEADER_SIZE) return false;
+    for (let i = at; i < at + RECORD_HEADER_SIZE; i++) if (buf[i] !== 0) return false;
+    return true;
+  }
+
+  /**
+   * In the zeros state: moves past zero bytes. True when a non-zero byte ended the stretch: the
+   * zeros were not the end after all (writes lost out of order, or damage), so the stretch is
+   * reported like any bad stretch and the scan resyncs. A header needs a non-zero type byte, so a
+   * frame can start no earlier than eight bytes before that byte; the zeros before it are kept in
+   * the buffer until then.
+   */
+  private skipZeros(): boolean {
+    const buf = this.buf;
+    let probe = this.pos;
+    while (probe < buf.length && buf[probe] === 0) probe++;
+    if (probe >= buf.length) {
+      // Keep the last header's worth of zeros, where a frame after the stretch could begin.
+      this.pos = Math.max(this.pos, buf.length - (RECORD_HEADER_SIZE - 1));
+      return false;
+    }
+    this.state = 'resync';
+    this.badStart = this.zeroStart;
+    this.badReason = 'zeros followed by more records';
+    this.pos = Math.max(this.pos, probe - (RECORD_HEADER_SIZE - 1));
+    return true;
   }
 
   private take(length: number): ScannedFrame {

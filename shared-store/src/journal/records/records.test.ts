@@ -299,3 +299,68 @@ describe('FrameScanner', function () {
     expect(scanner.tail()!.reason).to.match(/exceeds the segment/);
   });
 });
+
+describe('FrameScanner over preallocated segments (zeroFillEnds)', function () {
+  const ack = fixtures.ack;
+  const shutdown = fixtures['clean-shutdown'];
+
+  /** Feeds `bytes` in chunks of `size` and returns the events and the tail. */
+  function scanSplit(bytes: Buffer, size: number) {
+    const scanner = new FrameScanner(0, undefined, true);
+    const events: ScanEvent[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      scanner.push(bytes.subarray(at, at + size));
+      events.push(...scanAll(scanner));
+    }
+    scanner.finish();
+    events.push(...scanAll(scanner));
+    return { events, tail: scanner.tail() };
+  }
+
+  it('reads zeros after the last frame as the end of the data, however the bytes are split', function () {
+    const bytes = Buffer.concat([ack.bytes, shutdown.bytes, Buffer.alloc(300)]);
+    for (const size of [1, 7, 9, 64, bytes.length]) {
+      const { events, tail } = scanSplit(bytes, size);
+      expect(frames(events), `chunks of ${size}`).to.deep.equal([ack.record, shutdown.record]);
+      expect(tail, `chunks of ${size}`).to.deep.equal({ offset: ack.bytes.length + shutdown.bytes.length, length: 300, reason: 'zero fill', zeroFill: true });
+    }
+  });
+
+  it('reads a segment that is all zeros after its header as empty', function () {
+    const { events, tail } = scanSplit(Buffer.alloc(RECORD_HEADER_SIZE), 4);
+    expect(events).to.deep.equal([]);
+    expect(tail).to.deep.equal({ offset: 0, length: RECORD_HEADER_SIZE, reason: 'zero fill', zeroFill: true });
+  });
+
+  it('reads fewer zero bytes than a header as a torn header: the journal always leaves a whole one', function () {
+    const { tail } = scanSplit(Buffer.concat([ack.bytes, Buffer.alloc(RECORD_HEADER_SIZE - 1)]), 5);
+    expect(tail).to.deep.equal({ offset: ack.bytes.length, length: RECORD_HEADER_SIZE - 1, reason: 'torn record header' });
+  });
+
+  it('reports a torn frame followed by zeros as torn, from the frame on', function () {
+    const torn = ack.bytes.subarray(0, ack.bytes.length - 3);
+    const { events, tail } = scanSplit(Buffer.concat([shutdown.bytes, torn, Buffer.alloc(100)]), 11);
+    expect(frames(events)).to.deep.equal([shutdown.record]);
+    expect(tail).to.include({ offset: shutdown.bytes.length, length: torn.length + 100 });
+    expect(tail).to.not.have.property('zeroFill');
+  });
+
+  it('reports zeros with a good frame after them as a skipped stretch and reads the frame', function () {
+    const bytes = Buffer.concat([ack.bytes, Buffer.alloc(50), shutdown.bytes, Buffer.alloc(20)]);
+    for (const size of [1, 3, 13, bytes.length]) {
+      const { events, tail } = scanSplit(bytes, size);
+      expect(events.map((e) => e.kind), `chunks of ${size}`).to.deep.equal(['frame', 'skipped', 'frame']);
+      expect(events[1], `chunks of ${size}`).to.deep.equal({ kind: 'skipped', offset: ack.bytes.length, length: 50, reason: 'zeros followed by more records' });
+      expect(frames(events)).to.deep.equal([ack.record, shutdown.record]);
+      expect(tail).to.include({ zeroFill: true, offset: ack.bytes.length + 50 + shutdown.bytes.length });
+    }
+  });
+
+  it('finds a frame that starts with zero bytes right after a zero stretch', function () {
+    // The frame's length field begins with zeros, so the stretch must not swallow them.
+    expect(ack.bytes[0]).to.equal(0);
+    const { events } = scanSplit(Buffer.concat([Buffer.alloc(RECORD_HEADER_SIZE + 5), ack.bytes]), 2);
+    expect(events.map((e) => e.kind)).to.deep.equal(['skipped', 'frame']);
+    expect(events[0]).to.include({ offset: 0, length: RECORD_HEADER_SIZE + 5 });
+  });
+});

@@ -293,6 +293,15 @@ describe('STOMP handlers', () => {
       });
     }
 
+    it('an ACK without a receipt asks the core for no fdatasync; one with a receipt waits for it', async () => {
+      const h = await connected();
+      h.send(frame('ACK', [['id', '1']]), frame('ACK', [['id', '2'], ['receipt', 'r']]), frame('ACK', [['id', '3'], ['transaction', 't']]));
+      await settle();
+      expect(h.connection.argsOf('ack')).to.deep.equal([[{ ackId: '1' }, undefined], [{ ackId: '2' }, undefined], [{ ackId: '3' }, 't']]);
+      expect(h.connection.ackOptions).to.deep.equal([{ sync: false }, undefined, { sync: false }]);
+      expect(h.received().map((f) => header(f, 'receipt-id'))).to.deep.equal([undefined, 'r']);
+    });
+
     it('reports a message not awaiting acknowledgement with the core code', async () => {
       const h = await connected();
       h.connection.next = () => Promise.reject(new BrokerError('TANDEM_ERR_UNKNOWN_MESSAGE', 'ack id "9" is not pending'));
@@ -362,6 +371,19 @@ describe('STOMP handlers', () => {
       expect(h.received().map((f) => header(f, 'receipt-id'))).to.deep.equal([undefined, 's', 'bye']);
       expect(h.transport.ended).to.equal(true);
       expect(h.connection.closed).to.equal(true);
+    });
+
+    it('makes earlier ACKs durable before its RECEIPT: the core is asked to sync once the frames have settled', async () => {
+      const h = await connected();
+      let stored!: () => void;
+      h.connection.next = () => new Promise<void>((resolve) => (stored = resolve));
+      h.send(frame('ACK', [['id', '1']]), frame('DISCONNECT', [['receipt', 'bye']]));
+      await settle();
+      expect(h.connection.calls.map((c) => c.method)).to.deep.equal(['ack']);
+      stored();
+      await settle();
+      expect(h.connection.calls.map((c) => c.method)).to.deep.equal(['ack', 'sync']);
+      expect(header(h.lastFrame()!, 'receipt-id')).to.equal('bye');
     });
 
     it('reads no frame after DISCONNECT', async () => {

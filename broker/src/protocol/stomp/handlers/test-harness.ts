@@ -2,6 +2,7 @@
 // transport that captures written bytes, and a manual clock. Not used by the broker itself.
 import { silentLogger } from '@tandem-mq/shared-store';
 import type {
+  AckOptions,
   AckRef,
   BrokerCore,
   ConnectionInfo,
@@ -48,8 +49,17 @@ export class FakeConnection implements CoreConnection {
   unsubscribe(subscriptionId: string, removeDurable?: boolean, durableName?: string): Promise<void> {
     return this.record('unsubscribe', subscriptionId, removeDurable, durableName);
   }
-  ack(ref: AckRef, transactionId?: string): Promise<void> {
+  /** The options of each ack() call, in order (kept apart so `calls` reads as the frames named them). */
+  readonly ackOptions: Array<AckOptions | undefined> = [];
+
+  ack(ref: AckRef, transactionId?: string, options?: AckOptions): Promise<void> {
+    this.ackOptions.push(options);
     return this.record('ack', ref, transactionId);
+  }
+  /** Recorded, and settled at once: `next` is for the frame's own work. */
+  sync(): Promise<void> {
+    this.calls.push({ method: 'sync', args: [] });
+    return Promise.resolve();
   }
   nack(ref: AckRef, transactionId?: string): Promise<void> {
     return this.record('nack', ref, transactionId);

@@ -1,0 +1,95 @@
+// The replica's durable position, kept in a small file beside the segments. It is replaced
+// atomically (write a temporary file, fdatasync, rename, fsync the directory), so after any crash
+// it holds either the old position or the new one, never a mix.
+import { join } from 'node:path';
+import { nodeFileIO, writeFully, type FileIO } from '@tandem-mq/shared-store';
+import { ReplicationError } from './errors.js';
+import type { Position } from './position.js';
+
+export const CURSOR_FILE_NAME = 'replication.cursor.json';
+const CURSOR_VERSION = 1;
+
+export interface CursorFile {
+  version: number;
+  segment: number;
+  offset: number;
+  /** Epoch ms of the write, for operators reading the file. */
+  updatedAt: number;
+}
+
+export class Cursor {
+  private readonly path: string;
+  private readonly tempPath: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly io: FileIO = nodeFileIO,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.path = join(dir, CURSOR_FILE_NAME);
+    this.tempPath = `${this.path}.tmp`;
+  }
+
+  /** The stored position, or undefined when there is no cursor file. */
+  async read(): Promise<Position | undefined> {
+    if ((await this.io.stat(this.path)) === undefined) return undefined;
+    let text: string;
+    try {
+      text = await this.readText();
+    } catch (cause) {
+      throw new ReplicationError('TANDEM_ERR_REPLICATION_CURSOR', `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ReplicationError('TANDEM_ERR_REPLICATION_CURSOR', `${this.path} is not JSON`);
+    }
+    const c = value as Partial<CursorFile> | null;
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      c.version !== CURSOR_VERSION ||
+      !Number.isSafeInteger(c.segment) ||
+      !Number.isSafeInteger(c.offset) ||
+      c.segment! < 0 ||
+      c.offset! < 0
+    ) {
+      throw new ReplicationError('TANDEM_ERR_REPLICATION_CURSOR', `${this.path} does not hold a version ${CURSOR_VERSION} cursor: ${text.slice(0, 200)}`);
+    }
+    return { segment: c.segment!, offset: c.offset! };
+  }
+
+  /** Replaces the stored position; resolves once the new one survives a crash. */
+  async write(position: Position): Promise<void> {
+    const body: CursorFile = { version: CURSOR_VERSION, segment: position.segment, offset: position.offset, updatedAt: this.now() };
+    const bytes = Buffer.from(JSON.stringify(body) + '\n');
+    if ((await this.io.stat(this.tempPath)) !== undefined) await this.io.unlink(this.tempPath);
+    const file = await this.io.open(this.tempPath, 'create');
+    try {
+      await writeFully(file, bytes, 0);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await this.io.rename(this.tempPath, this.path);
+    await this.io.fsyncDir(this.dir);
+  }
+
+  private async readText(): Promise<string> {
+    const file = await this.io.open(this.path, 'read');
+    try {
+      const size = await file.size();
+      const buf = Buffer.alloc(size);
+      let filled = 0;
+      while (filled < size) {
+        const n = await file.read(buf, filled, size - filled, filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      return buf.subarray(0, filled).toString('utf8');
+    } finally {
+      await file.close();
+    }
+  }
+}
