@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, trackChild } from './cleanup-registry.js';
+import { followChild, makeTempDir, trackChild, type ExitStatus } from './cleanup-registry.js';
+export type { ExitStatus } from './cleanup-registry.js';
 
 export const BROKER_MAIN = fileURLToPath(new URL('../../../broker/dist/cli/main.js', import.meta.url));
 
@@ -73,10 +74,6 @@ export interface StartOptions {
   readyWhen?: 'listening' | 'up';
 }
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
 
 const OUTPUT_LINES_KEPT = 400;
 
@@ -93,22 +90,11 @@ export class BrokerProcess {
     readonly configPath: string,
     readonly options: StartOptions,
   ) {
-    trackChild(child);
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        resolve(this.exitStatus);
-      });
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (text: string) => {
-        const parts = (partial + text).split('\n');
-        partial = parts.pop() ?? '';
-        for (const line of parts) this.onLine(line);
-      });
-    }
+    this.exited = followChild(
+      child,
+      (line) => this.onLine(line),
+      (status) => (this.exitStatus = status),
+    );
   }
 
   get dataDir(): string {

@@ -14,6 +14,35 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => children.delete(child));
 }
 
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Tracks a child for cleanup, hands each whole line of its stdout and stderr to `onLine`, and
+ * resolves with how it exited (`onExit` hears it first, synchronously).
+ */
+export function followChild(child: ChildProcess, onLine: (line: string) => void, onExit: (status: ExitStatus) => void): Promise<ExitStatus> {
+  trackChild(child);
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (text: string) => {
+      const parts = (partial + text).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) onLine(line);
+    });
+  }
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      const status = { code, signal };
+      onExit(status);
+      resolve(status);
+    });
+  });
+}
+
 /** A fresh folder under the OS temp dir, removed at cleanup. */
 export function makeTempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-${prefix}-`));

@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, trackChild, trackCloser } from './cleanup-registry.js';
-import type { ExitStatus } from './broker-process.js';
+import { followChild, makeTempDir, trackCloser, type ExitStatus } from './cleanup-registry.js';
 
 export const REPLICATION_CLI = fileURLToPath(new URL('../../../replicator/dist/cli.js', import.meta.url));
 
@@ -38,25 +37,14 @@ export class ReplicationProcess {
     readonly role: ReplicationRole,
     readonly configPath: string,
   ) {
-    trackChild(child);
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitStatus = { code, signal };
-        resolve(this.exitStatus);
-      });
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (text: string) => {
-        const parts = (partial + text).split('\n');
-        partial = parts.pop() ?? '';
-        for (const line of parts) {
-          this.lines.push(line);
-          if (this.lines.length > OUTPUT_LINES_KEPT) this.lines.splice(0, this.lines.length - OUTPUT_LINES_KEPT);
-        }
-      });
-    }
+    this.exited = followChild(
+      child,
+      (line) => {
+        this.lines.push(line);
+        if (this.lines.length > OUTPUT_LINES_KEPT) this.lines.splice(0, this.lines.length - OUTPUT_LINES_KEPT);
+      },
+      (status) => (this.exitStatus = status),
+    );
   }
 
   /** Writes the config as JSON in `dir` and starts the process; resolves once it logs replication.started. */
