@@ -15,7 +15,7 @@ import {
   type RecoveredState,
   type StoredMessage,
 } from '@tandem-mq/shared-store';
-import { captureLog } from '../ha/testing/capture-log.js';
+import { captureLog } from '@tandem-mq/shared-store/testing';
 import { createBrokerCore, type RunningCore } from './index.js';
 import { DEFAULT_DEAD_LETTER_POLICY, DEFAULT_REDELIVERY_POLICY } from './policies.js';
 import { RecordingSink, msg, overrideStore, sendAll, settle, startHarness, type Harness } from './testing/harness.js';

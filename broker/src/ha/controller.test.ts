@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { BrokerError } from '../errors.js';
 import { HaController, type HaControllerOptions } from './controller.js';
 import type { HaEffects } from './ha-lock.js';
-import { captureLog, type CapturedLog } from './testing/capture-log.js';
+import { captureLog, type CapturedLog } from '@tandem-mq/shared-store/testing';
 import { ScriptedLock } from './testing/scripted-lock.js';
 
 /** Lets queued promise work run to completion. */

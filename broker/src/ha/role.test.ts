@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { BrokerError } from '../errors.js';
 import { ROLES, RoleMachine, type RoleEffects } from './role.js';
-import { captureLog } from './testing/capture-log.js';
+import { captureLog } from '@tandem-mq/shared-store/testing';
 
 /** The moves the issue describes, written out here rather than read from the table under test. */
 const ALLOWED = new Set([
