@@ -31,7 +31,7 @@ export interface BrokerDependencies {
    * Default: the file store on config.dataDir, its writes guarded by the lock. Tests may hand in a
    * memory store; `guard` throws TANDEM_ERR_FENCED once the lock is no longer held.
    */
-  openStore?: (config: BrokerConfig, logger: Logger, guard: WriteGuard) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
+  openStore?: (config: BrokerConfig, logger: Logger, guard: WriteGuard, epoch: number) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
   /** Default: the file lock on config.dataDir with config.ha's settings (none when ha.enabled is false). */
   lock?: HaLock;
 }
@@ -78,7 +78,7 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
 
   const effects: HaEffects = {
     async openJournal(epoch) {
-      activation = new Activation({ config, logger, epoch, openStore: () => openStore(config, logger, guard) });
+      activation = new Activation({ config, logger, epoch, openStore: (e) => openStore(config, logger, guard, e) });
       await activation.openJournal();
     },
     async openListeners() {
@@ -203,8 +203,10 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
     stopped,
   };
 
-  async function openDefaultStore(c: BrokerConfig, log: Logger, writeGuard: WriteGuard): Promise<{ store: MessageStore; recovered: RecoveredState }> {
+  async function openDefaultStore(c: BrokerConfig, log: Logger, writeGuard: WriteGuard, epoch: number): Promise<{ store: MessageStore; recovered: RecoveredState }> {
     return openFileStore({
+      // Each acquisition of the lock seals the journal behind it (UnsharedLock's epoch 0 seals nothing).
+      ...(c.ha.enabled ? { epoch } : {}),
       dir: c.dataDir,
       mode: c.mode,
       segmentSize: c.journal.segmentSize,

@@ -20,7 +20,8 @@ export interface ClientAddresses {
   tls?: ListeningAddress;
 }
 
-export type OpenStore = () => Promise<{ store: MessageStore; recovered: RecoveredState }>;
+/** Opens the store for `epoch`, the lock's: the journal seals what the epochs before it wrote. */
+export type OpenStore = (epoch: number) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
 
 export interface ActivationOptions {
   config: BrokerConfig;
@@ -52,7 +53,7 @@ export class Activation {
   /** Recovers the journal and builds the core on what it recovered. */
   async openJournal(): Promise<void> {
     const { config, logger } = this.options;
-    const opening = this.options.openStore();
+    const opening = this.options.openStore(this.epoch);
     this.storeOpening = opening.catch(() => undefined);
     const opened = await opening;
     this.store = opened.store;

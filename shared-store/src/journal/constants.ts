@@ -50,7 +50,7 @@ export const RecordType = {
   CleanShutdown: 10,
   /** The next seq to assign, carried forward so seqs never repeat after old segments go. */
   SequenceWatermark: 11,
-  /** Reserved for the active/standby fencing epoch record. */
+  /** A writer took over (one per lock acquisition): its epoch, and the seal of the segment before. */
   Epoch: 12,
 } as const;
 export type RecordTypeId = (typeof RecordType)[keyof typeof RecordType];

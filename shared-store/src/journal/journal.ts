@@ -1,6 +1,8 @@
 // The journal: an append-only sequence of segment files holding framed records. States:
 // closed -> opening -> open -> (failed) -> closed. Appends are placed in a segment at once and
-// made durable by the group commit; recovery replays every record to a visitor on open().
+// made durable by the group commit; recovery replays every record to a visitor on open(). Opened
+// for a new epoch, it seals the last segment and starts a new one with an epoch record.
+import { hostname } from 'node:os';
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { StorageMode } from '../store/types.js';
@@ -14,10 +16,10 @@ import {
 } from './constants.js';
 import { nodeFileIO, type FileIO } from './file-io.js';
 import { GroupCommit, type BatchRun } from './group-commit.js';
-import { encodeRecord, type JournalRecord } from './records/index.js';
+import { encodeRecord, type EpochRecord, type JournalRecord } from './records/index.js';
 import { readSegmentRecords, recoverJournal, type RecordVisitor, type RecoveryReport } from './recovery.js';
 import type { Segment } from './segment.js';
-import { SegmentRepository } from './segment-repository.js';
+import { SegmentRepository, type SegmentFile } from './segment-repository.js';
 import { realTimers, type Timers } from './timers.js';
 
 export type JournalState = 'opening' | 'open' | 'failed' | 'closed';
@@ -37,6 +39,13 @@ export interface JournalOptions {
   beforeSeal?: () => void;
   /** See GroupCommitOptions.confirm: throw to refuse confirming a written batch (fencing). */
   confirm?: () => void;
+  /**
+   * The writer's epoch (the data-directory lock's, one per acquisition). When given, open() seals
+   * the last segment at its last whole record and starts a new segment whose first record is the
+   * epoch record carrying the seal; the sealed segment is never appended to again. An epoch not
+   * above the highest one recorded is raised to one above it (logged), so epochs only grow.
+   */
+  epoch?: number;
 }
 
 export interface AppendOptions {
@@ -71,6 +80,8 @@ export class Journal {
   private closing = false;
   private placedIn: number | undefined;
   private readonly preallocate: boolean;
+  private currentEpoch: number | undefined;
+  private started: { record: EpochRecord; segment: number } | undefined;
 
   constructor(private readonly options: JournalOptions) {
     this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
@@ -109,6 +120,16 @@ export class Journal {
 
   get state(): JournalState {
     return this.current;
+  }
+
+  /** The epoch this journal writes in (opened with one), else the highest recorded; undefined if none. */
+  get epoch(): number | undefined {
+    return this.currentEpoch;
+  }
+
+  /** The epoch record the last open() wrote, and the segment it opened; undefined without an epoch. */
+  get startedEpoch(): { record: EpochRecord; segment: number } | undefined {
+    return this.started;
   }
 
   /** The largest payload one record may carry. */
@@ -152,7 +173,11 @@ export class Journal {
       const files = report.segments;
       const last = files[files.length - 1];
       this.older = files.map((f) => this.repo.existing(f));
-      if (last !== undefined && last.size < this.segmentSize && !report.problems.some((p) => p.segment === last.name && p.action === 'skipped')) {
+      this.currentEpoch = report.epoch;
+      this.started = undefined;
+      if (this.options.epoch !== undefined) {
+        await this.startEpoch(this.options.epoch, report.epoch, last);
+      } else if (last !== undefined && last.size < this.segmentSize && !report.problems.some((p) => p.segment === last.name && p.action === 'skipped')) {
         this.older.pop();
         this.head = await this.repo.openForAppend(last, last.size);
       } else {
@@ -168,6 +193,35 @@ export class Journal {
       this.head = this.writer = undefined;
       throw err;
     }
+  }
+
+  /**
+   * A new epoch: the last segment is cut to its last whole record (its preallocated zeros go, so a
+   * reader sees where it ends) and sealed by the epoch record that opens the next segment, written
+   * with that segment's header in one write. Naming the new segment by the sealed length keeps
+   * segment names contiguous journal offsets, as replication expects.
+   */
+  private async startEpoch(requested: number, recorded: number | undefined, last: SegmentFile | undefined): Promise<void> {
+    const epoch = recorded !== undefined && requested <= recorded ? recorded + 1 : requested;
+    if (epoch !== requested) {
+      this.logger.warn(
+        { event: 'journal.epoch-advanced', requested, recorded, epoch },
+        `the journal already records epoch ${recorded}; writing as epoch ${epoch} so that epochs keep growing`,
+      );
+    }
+    const record: EpochRecord = { type: 'epoch', epoch, host: hostname(), pid: process.pid, timestamp: Date.now() };
+    if (last !== undefined) {
+      record.seal = { segment: last.firstOffset, length: last.size };
+      await this.repo.cutTo(last.path, last.size);
+    }
+    this.head = this.repo.place(last === undefined ? 0 : last.firstOffset + last.size);
+    await this.repo.create(this.head, encodeRecord(record));
+    this.currentEpoch = epoch;
+    this.started = { record, segment: this.head.firstOffset };
+    this.logger.info(
+      { event: 'journal.epoch-started', epoch, segment: this.head.firstOffset, sealed: last?.name, sealedLength: last?.size },
+      `journal epoch ${epoch} started${last === undefined ? '' : `, sealing ${last.name} at ${last.size} bytes`}`,
+    );
   }
 
   append(record: JournalRecord, options?: AppendOptions): Promise<void> {
@@ -234,7 +288,7 @@ export class Journal {
   readSegment(firstOffset: number, visit: (record: JournalRecord, offset: number) => void): Promise<void> {
     const segment = this.older.find((s) => s.firstOffset === firstOffset);
     if (segment === undefined) return Promise.reject(new Error(`no finished segment at ${firstOffset}`));
-    return readSegmentRecords(this.repo, segment.path, visit);
+    return readSegmentRecords(this.repo, segment.path, visit, segment.placed);
   }
 
   /** Deletes the oldest finished segment. Callers make sure nothing in it is still needed. */

@@ -2,13 +2,14 @@
 // tail of the last segment is cut off and logged; corruption with good records after it refuses
 // to start (StoreError TANDEM_ERR_JOURNAL_CORRUPT) unless `repair` skips it. Every cut and skip
 // is reported; nothing is dropped silently. Preallocated zeros after the last record are no
-// damage: they mark the end of the data and are left for the head to write into.
+// damage: they mark the end of the data and are left for the head to write into. A segment sealed
+// by the next epoch ends at its seal: bytes past it (a fenced writer's late writes) are ignored.
 import { StoreError, StoreErrorCodes } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RecoveryProblem } from '../store/types.js';
 import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './constants.js';
 import { FrameScanner, type ScanEvent } from './records/frame.js';
-import { decodeRecord, type JournalRecord } from './records/index.js';
+import { decodeRecord, type EpochRecord, type JournalRecord } from './records/index.js';
 import { decodeSegmentHeader } from './segment.js';
 import type { SegmentFile, SegmentRepository } from './segment-repository.js';
 
@@ -22,15 +23,31 @@ export interface RecoveryOptions {
   logger: Logger;
 }
 
+/** Bytes past a segment's seal: written after a newer epoch had taken the journal over. */
+export interface IgnoredBytes {
+  segment: string;
+  offset: number;
+  bytes: number;
+  /** The epoch whose record sealed the segment. */
+  sealedBy: number;
+}
+
 export interface RecoveryReport {
-  /** The segments that remain, in order, with their sizes after any truncation. */
+  /** The segments that remain, in order, with their sizes after any truncation (a sealed one: its seal). */
   segments: SegmentFile[];
   problems: RecoveryProblem[];
   /** The journal is empty, or its last record is a clean-shutdown. */
   cleanShutdown: boolean;
   records: number;
   bytes: number;
+  /** The highest epoch an epoch record names; undefined when the journal holds none. */
+  epoch: number | undefined;
+  /** Stretches past a seal that recovery passed over, oldest first. */
+  ignored: IgnoredBytes[];
 }
+
+/** The first epoch record must fit in this much of a segment, header included, to seal the one before. */
+const SEAL_PEEK_BYTES = 4096;
 
 export async function recoverJournal(
   repo: SegmentRepository,
@@ -38,7 +55,7 @@ export async function recoverJournal(
   visit: RecordVisitor,
 ): Promise<RecoveryReport> {
   const files = await repo.list();
-  const report: RecoveryReport = { segments: [], problems: [], cleanShutdown: true, records: 0, bytes: 0 };
+  const report: RecoveryReport = { segments: [], problems: [], cleanShutdown: true, records: 0, bytes: 0, epoch: undefined, ignored: [] };
   let lastType: JournalRecord['type'] | undefined;
   let cutLast = false;
 
@@ -82,19 +99,40 @@ export async function recoverJournal(
         return;
       }
       report.records++;
+      if (record.type === 'epoch' && !acceptEpoch(report, options.logger, record, file, event.offset)) return;
       lastType = record.type;
       visit(record, file.firstOffset, event.offset);
     };
-    await repo.read(file.path, SEGMENT_HEADER_SIZE, (chunk) => {
-      scanner.push(chunk);
+    const drain = (): void => {
       for (let event = scanner.next(); event !== undefined; event = scanner.next()) onEvent(event);
-    });
+    };
+    const feed = (chunk: Buffer): void => {
+      scanner.push(chunk);
+      drain();
+    };
+
+    // The next segment's first record may seal this one; whether the seal counts is decided at the
+    // sealed length, once every epoch record before it has been read.
+    const seal = isLast ? undefined : await peekSeal(repo, file, files[i + 1]!, options.logger);
+    const sealedAt = seal?.seal!.length;
+    let reached = await repo.read(file.path, SEGMENT_HEADER_SIZE, feed, sealedAt);
+    const sealed = seal !== undefined && (report.epoch === undefined || seal.epoch >= report.epoch);
+    if (seal !== undefined && !sealed && reached === sealedAt) reached = await repo.read(file.path, reached, feed);
     scanner.finish();
-    for (let event = scanner.next(); event !== undefined; event = scanner.next()) onEvent(event);
+    drain();
 
     const tail = scanner.tail();
     let size = file.size;
-    if (tail?.zeroFill === true) {
+    if (sealed) {
+      // The seal was written for bytes the sealing epoch read whole: good records up to it, exactly.
+      const end = tail?.offset ?? reached;
+      if (end < sealedAt!) {
+        const reason = tail !== undefined && tail.zeroFill !== true ? tail.reason : `the segment's records end at ${end} bytes but epoch ${seal.epoch} sealed it at ${sealedAt}`;
+        refuseOrSkip(report, options, file, end, sealedAt! - end, reason);
+      }
+      size = Math.min(file.size, sealedAt!);
+      if (file.size > sealedAt!) ignorePastSeal(report, options.logger, file, sealedAt!, file.size - sealedAt!, seal.epoch);
+    } else if (tail?.zeroFill === true) {
       size = tail.offset;
     } else if (tail !== undefined) {
       if (isLast) {
@@ -115,11 +153,67 @@ export async function recoverJournal(
   return report;
 }
 
+/**
+ * An epoch record counts unless a newer epoch was already recorded before it: then an older
+ * writer wrote it after losing the journal, and it (with its seal) is logged and passed over.
+ */
+function acceptEpoch(report: RecoveryReport, logger: Logger, record: EpochRecord, file: SegmentFile, offset: number): boolean {
+  if (report.epoch !== undefined && record.epoch < report.epoch) {
+    logger.warn(
+      { event: 'journal.epoch-stale', segment: file.name, offset, epoch: record.epoch, latest: report.epoch, host: record.host, pid: record.pid },
+      `ignored the record of epoch ${record.epoch}, written after epoch ${report.epoch} had taken the journal over`,
+    );
+    return false;
+  }
+  report.epoch = record.epoch;
+  return true;
+}
+
+/**
+ * The epoch record that seals `file`: the first record of the segment after it, naming `file`,
+ * and placing that next segment exactly where the seal ends `file`. Anything else is no seal.
+ */
+async function peekSeal(repo: SegmentRepository, file: SegmentFile, next: SegmentFile, logger: Logger): Promise<EpochRecord | undefined> {
+  const head = await repo.readHead(next.path, SEAL_PEEK_BYTES);
+  const header = decodeSegmentHeader(head);
+  if ('problem' in header || header.firstOffset !== next.firstOffset) return undefined;
+  const scanner = new FrameScanner(SEGMENT_HEADER_SIZE);
+  scanner.push(head.subarray(SEGMENT_HEADER_SIZE));
+  const first = scanner.next();
+  if (first?.kind !== 'frame' || first.offset !== SEGMENT_HEADER_SIZE) return undefined;
+  let record: JournalRecord;
+  try {
+    record = decodeRecord(first.typeId, first.payload);
+  } catch {
+    return undefined; // the main pass reports it when it reaches that segment
+  }
+  if (record.type !== 'epoch' || record.seal === undefined) return undefined;
+  const { segment, length } = record.seal;
+  if (segment !== file.firstOffset || length < SEGMENT_HEADER_SIZE || segment + length !== next.firstOffset) {
+    logger.warn(
+      { event: 'journal.seal-mismatch', segment: next.name, epoch: record.epoch, sealed: segment, length },
+      'an epoch record seals a segment that does not end where its own segment begins; the seal is not applied',
+    );
+    return undefined;
+  }
+  return record;
+}
+
+function ignorePastSeal(report: RecoveryReport, logger: Logger, file: SegmentFile, offset: number, bytes: number, sealedBy: number): void {
+  report.ignored.push({ segment: file.name, offset, bytes, sealedBy });
+  logger.warn(
+    { event: 'journal.zombie-bytes-ignored', segment: file.name, offset, bytes, sealedBy },
+    `ignored ${bytes} bytes written into a segment after epoch ${sealedBy} sealed it (a fenced broker's late writes)`,
+  );
+}
+
 /** Reads the good records of one finished segment (for compaction); bad stretches are passed over. */
 export async function readSegmentRecords(
   repo: SegmentRepository,
   path: string,
   visit: (record: JournalRecord, offset: number) => void,
+  /** The segment's valid length: a sealed segment's bytes past its seal are not the journal's. */
+  until?: number,
 ): Promise<void> {
   // Recovery already accepted this segment; the length bound is only the CRC's to enforce.
   const scanner = new FrameScanner(SEGMENT_HEADER_SIZE, undefined, true);
@@ -135,10 +229,15 @@ export async function readSegmentRecords(
       visit(record, event.offset);
     }
   };
-  await repo.read(path, SEGMENT_HEADER_SIZE, (chunk) => {
-    scanner.push(chunk);
-    drain();
-  });
+  await repo.read(
+    path,
+    SEGMENT_HEADER_SIZE,
+    (chunk) => {
+      scanner.push(chunk);
+      drain();
+    },
+    until,
+  );
   scanner.finish();
   drain();
 }

@@ -38,16 +38,26 @@ export class SegmentRepository {
     return files.sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
-  /** Creates the file of a segment placed ahead of the writer: header, fdatasync, directory fsync. */
-  async create(segment: Segment): Promise<void> {
+  /**
+   * Creates the file of a segment placed ahead of the writer: header, fdatasync, directory fsync.
+   * `first` (whole frames) is written with the header in the same write, so the segment never
+   * exists on disk without it unless that write was torn (a new epoch's epoch record goes here).
+   */
+  async create(segment: Segment, first?: Buffer): Promise<void> {
     const file = await this.io.open(segment.path, 'create');
+    const header = encodeSegmentHeader(segment.firstOffset);
     try {
-      await writeFully(file, encodeSegmentHeader(segment.firstOffset), 0);
+      await writeFully(file, first === undefined ? header : Buffer.concat([header, first]), 0);
       await file.datasync();
       await this.io.fsyncDir(this.dir);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
+    }
+    if (first !== undefined) {
+      segment.written += first.length;
+      segment.placed += first.length;
+      segment.allocated = Math.max(segment.allocated, segment.written);
     }
     segment.handle = file;
   }
@@ -73,6 +83,21 @@ export class SegmentRepository {
     }
   }
 
+  /**
+   * Cuts a segment to `size` bytes if the file is longer (preallocated zeros, or bytes past a torn
+   * record), durably: a sealed segment then ends exactly where the next one begins.
+   */
+  async cutTo(path: string, size: number): Promise<void> {
+    const file = await this.io.open(path, 'append');
+    try {
+      if ((await file.size()) <= size) return;
+      await file.truncate(size);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  }
+
   /** Cuts a segment back to `size` bytes (a torn tail) and makes the cut durable. */
   async truncate(path: string, size: number): Promise<void> {
     const file = await this.io.open(path, 'append');
@@ -89,11 +114,14 @@ export class SegmentRepository {
     await this.io.fsyncDir(this.dir);
   }
 
-  /** Reads a file from `from` to its end in chunks, each a fresh buffer the caller may keep. */
-  async read(path: string, from: number, onChunk: (chunk: Buffer) => void): Promise<number> {
+  /**
+   * Reads a file from `from` to its end (or to `until`, if the file is longer) in chunks, each a
+   * fresh buffer the caller may keep. Returns the position reached.
+   */
+  async read(path: string, from: number, onChunk: (chunk: Buffer) => void, until = Infinity): Promise<number> {
     const file = await this.io.open(path, 'read');
     try {
-      const size = await file.size();
+      const size = Math.min(until, await file.size());
       let position = from;
       while (position < size) {
         const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_SIZE, size - position));

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_RECLAIM_INTERVAL_MS } from '../journal/constants.js';
 import { Journal } from '../journal/journal.js';
 import { Reclaimer, type ReclaimPolicy } from '../journal/reclaimer.js';
-import type { JournalRecord, MessageAddRecord } from '../journal/records/index.js';
+import type { EpochRecord, JournalRecord, MessageAddRecord } from '../journal/records/index.js';
 import { realTimers, type Timers } from '../journal/timers.js';
 import { DispatchMarks } from './dispatch-marks.js';
 import { JournalReplay } from './journal-replay.js';
@@ -31,6 +31,12 @@ export interface FileStoreSettings extends FileStoreOptions {
   compactLiveRatio?: number;
   /** Durability mode: how long an ack made with `{ sync: false }` may wait for its fdatasync; default 50 ms. */
   lazySyncMs?: number;
+  /**
+   * The writer's epoch (the HA lock's, per acquisition): opening seals the journal's last segment
+   * and starts a new one with an epoch record, so a fenced broker's late writes into the sealed
+   * segment are ignored by every later recovery. Without it the journal appends where it ended.
+   */
+  epoch?: number;
 }
 
 const noop = (): void => undefined;
@@ -43,6 +49,8 @@ export class FileStore implements MessageStore, ReclaimPolicy {
   private readonly marks: DispatchMarks;
   private nextTxId = 1;
   private nextSeq = 1;
+  /** The latest epoch record and its segment, carried forward when that segment is reclaimed. */
+  private latestEpoch: { record: EpochRecord; segment: number } | undefined;
 
   constructor(private readonly options: FileStoreSettings) {
     this.logger = options.logger ?? silentLogger();
@@ -59,6 +67,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.lazySyncMs === undefined ? {} : { lazySyncMs: options.lazySyncMs }),
       ...(options.fileIO === undefined ? {} : { fileIO: options.fileIO }),
+      ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
     });
     this.marks = new DispatchMarks(this.journal);
     this.reclaimer = new Reclaimer(this.journal, this, {
@@ -81,6 +90,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     this.marks.reset(this.ledger);
     this.nextTxId = replay.maxTxId + 1;
     this.nextSeq = replay.model.nextSeq;
+    this.latestEpoch = this.journal.startedEpoch ?? replay.latestEpoch;
     const millis = Date.now() - started;
     const recovered = replay.model.toRecovered(report.cleanShutdown, report.problems, {
       segments: report.segments.length,
@@ -96,6 +106,8 @@ export class FileStore implements MessageStore, ReclaimPolicy {
         liveMessages: this.ledger.live.size,
         cleanShutdown: report.cleanShutdown,
         problems: report.problems.length,
+        ignoredBytes: report.ignored.reduce((n, i) => n + i.bytes, 0),
+        ...(this.journal.epoch === undefined ? {} : { epoch: this.journal.epoch }),
         millis,
       },
       'journal recovered',
@@ -166,6 +178,11 @@ export class FileStore implements MessageStore, ReclaimPolicy {
     return done;
   }
 
+  /** The journal's epoch: the one it writes in, or the highest it records; undefined if none. */
+  get epoch(): number | undefined {
+    return this.journal.epoch;
+  }
+
   fence(reason: string): void {
     this.journal.fence(reason);
   }
@@ -233,6 +250,14 @@ export class FileStore implements MessageStore, ReclaimPolicy {
       if (journal.lastPlaced !== undefined) pinned.segment = journal.lastPlaced;
     }
     journal.append({ type: 'sequence-watermark', nextSeq: this.nextSeq }).catch(noop);
+    // The latest epoch must stay on record, or a fenced writer's stale epoch record could pass for
+    // the newest. Its seal goes with it: the sealed segment is older, so it is gone by now.
+    const epoch = this.latestEpoch;
+    if (epoch !== undefined && segments.has(epoch.segment)) {
+      const { seal: _seal, ...copy } = epoch.record;
+      journal.append(copy).catch(noop);
+      if (journal.lastPlaced !== undefined) this.latestEpoch = { record: copy, segment: journal.lastPlaced };
+    }
   }
 
   forget(segment: number): void {

@@ -2,7 +2,7 @@
 // that becomes the RecoveredState, and the ledger the file store keeps afterwards. Transactions
 // apply only when their commit record is present; the first copy of a seq wins.
 import type { Logger } from '../log.js';
-import type { JournalRecord } from '../journal/records/index.js';
+import type { EpochRecord, JournalRecord } from '../journal/records/index.js';
 import { SegmentLedger } from './segment-ledger.js';
 import { StoreModel } from './store-model.js';
 import { durableKey } from './types.js';
@@ -14,6 +14,8 @@ interface OpenTransaction {
 export class JournalReplay {
   readonly model = new StoreModel();
   maxTxId = 0;
+  /** The latest epoch record recovery accepted, and its segment (it must outlive that segment). */
+  latestEpoch: { record: EpochRecord; segment: number } | undefined;
   private readonly segmentOf = new Map<number, number>();
   private readonly messagesIn = new Map<number, number>();
   private readonly durableAt = new Map<string, number>();
@@ -110,6 +112,10 @@ export class JournalReplay {
         return;
       case 'sequence-watermark':
         if (record.nextSeq > 0) model.noteSeq(record.nextSeq - 1);
+        return;
+      case 'epoch':
+        // Recovery passes on only epochs at or above every earlier one, so the last is the latest.
+        this.latestEpoch = { record, segment };
         return;
       case 'clean-shutdown':
       case 'transaction-begin':

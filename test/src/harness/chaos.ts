@@ -4,7 +4,10 @@
 // holds what the tests assert and the benchmark reports: losses, repeats, and the failover time.
 // The run speaks to the pair through ChaosTarget, so the benchmark can run it against ActiveMQ too.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { FailoverClient, type FailoverClientError, type Message } from '@tandem-mq/failover-client';
+import { FrameScanner, decodeRecord, journalFormat, parseSegmentFileName, type EpochRecord } from '@tandem-mq/shared-store';
 import { adminRequest, type DestinationRow } from './admin-client.js';
 import { trackCloser } from './cleanup-registry.js';
 import type { BrokerPair, PairMember } from './pair.js';
@@ -236,6 +239,51 @@ export async function restartBoth(pair: BrokerPair, queue: string): Promise<{ ac
     cleanShutdown: recovered['cleanShutdown'] === true,
     depth: rows.find((r) => r.destination === queue)?.depth ?? 0,
   };
+}
+
+/**
+ * SIGTERM to the active of a running pair: the other member takes over and recovers the journal.
+ * Reports what its recovery found, and the queue's depth there.
+ */
+export async function handOver(pair: BrokerPair, queue: string): Promise<{ active: PairMember; problems: number; ignoredBytes: number; epoch: number; depth: number }> {
+  const from = await pair.active();
+  if (from === undefined) throw new Error('no active broker to hand over from');
+  const to = pair.other(from);
+  const since = Date.now();
+  from.signal('SIGTERM');
+  await to.waitUntilActive(since, 15000);
+  const recovered = await to.waitForEvent('journal.recovered', since, 15000);
+  const rows = (await adminRequest(to.ports.admin, '/destinations')).json<{ destinations: DestinationRow[] }>().destinations;
+  return {
+    active: to,
+    problems: Number(recovered['problems']),
+    ignoredBytes: Number(recovered['ignoredBytes'] ?? 0),
+    epoch: Number(recovered['epoch']),
+    depth: rows.find((r) => r.destination === queue)?.depth ?? 0,
+  };
+}
+
+/** One epoch record found in a journal: its segment file, its position there, and the record. */
+export interface JournalEpoch {
+  segment: string;
+  offset: number;
+  record: EpochRecord;
+}
+
+/** The epoch records of a data directory's journal in journal order, read straight from its segment files. */
+export function journalEpochs(dataDir: string): JournalEpoch[] {
+  const found: JournalEpoch[] = [];
+  const names = fs.readdirSync(dataDir).filter((name) => parseSegmentFileName(name) !== undefined).sort();
+  for (const name of names) {
+    const scanner = new FrameScanner(journalFormat.SEGMENT_HEADER_SIZE, undefined, true);
+    scanner.push(fs.readFileSync(path.join(dataDir, name)).subarray(journalFormat.SEGMENT_HEADER_SIZE));
+    scanner.finish();
+    for (let event = scanner.next(); event !== undefined; event = scanner.next()) {
+      if (event.kind !== 'frame' || event.typeId !== journalFormat.RecordType.Epoch) continue;
+      found.push({ segment: name, offset: event.offset, record: decodeRecord(event.typeId, event.payload) as EpochRecord });
+    }
+  }
+  return found;
 }
 
 export function describeChaos(result: ChaosResult, mode: string): string {

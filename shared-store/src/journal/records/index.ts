@@ -9,6 +9,7 @@ import { cleanShutdownCodec } from './clean-shutdown.js';
 import { dispatchMarkCodec } from './dispatch-mark.js';
 import { durableSubscriptionAddCodec } from './durable-subscription-add.js';
 import { durableSubscriptionRemoveCodec } from './durable-subscription-remove.js';
+import { epochCodec } from './epoch.js';
 import { messageAddCodec } from './message-add.js';
 import { producerSequenceCodec } from './producer-sequence.js';
 import { sequenceWatermarkCodec } from './sequence-watermark.js';
@@ -33,6 +34,7 @@ const ALL = [
   dispatchMarkCodec,
   cleanShutdownCodec,
   sequenceWatermarkCodec,
+  epochCodec,
 ] as unknown as AnyCodec[];
 
 const BY_ID: Array<AnyCodec | undefined> = [];
@@ -42,7 +44,7 @@ for (const codec of ALL) {
   BY_NAME.set(codec.name, codec);
 }
 
-/** Whether a type id names a record this version can read (the epoch id is reserved, not yet readable). */
+/** Whether a type id names a record this version can read. */
 export function isKnownRecordType(typeId: number): boolean {
   return BY_ID[typeId] !== undefined;
 }

@@ -16,6 +16,10 @@ export interface ProducerSequenceRecord { type: 'producer-sequence'; producerId:
 export interface DispatchMarkRecord { type: 'dispatch-mark'; target: string; seq: number }
 export interface CleanShutdownRecord { type: 'clean-shutdown'; timestamp: number }
 export interface SequenceWatermarkRecord { type: 'sequence-watermark'; nextSeq: number }
+/** Seals segment `segment` (its first offset) at `length` bytes: nothing past that belongs to the journal. */
+export interface EpochSeal { segment: number; length: number }
+/** A writer's epoch began: the lock's epoch, who took it, when, and the segment it sealed. */
+export interface EpochRecord { type: 'epoch'; epoch: number; host: string; pid: number; timestamp: number; seal?: EpochSeal }
 
 export type JournalRecord =
   | MessageAddRecord
@@ -28,7 +32,8 @@ export type JournalRecord =
   | ProducerSequenceRecord
   | DispatchMarkRecord
   | CleanShutdownRecord
-  | SequenceWatermarkRecord;
+  | SequenceWatermarkRecord
+  | EpochRecord;
 
 export type JournalRecordName = JournalRecord['type'];
 

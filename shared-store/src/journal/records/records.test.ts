@@ -94,6 +94,18 @@ const fixtures: Record<JournalRecord['type'], Fixture> = {
     record: { type: 'sequence-watermark', nextSeq: 100 },
     bytes: frame(RecordType.SequenceWatermark, [...u64(100) /* nextSeq */]),
   },
+  epoch: {
+    record: { type: 'epoch', epoch: 7, host: 'h1', pid: 4242, timestamp: 1_700_000_000_000, seal: { segment: 65536, length: 4096 } },
+    bytes: frame(RecordType.Epoch, [
+      ...u64(7), //               epoch
+      ...str('h1'), //            host
+      ...u32(4242), //            pid
+      ...u64(1_700_000_000_000), // timestamp
+      ...u8(1), //                flags: seal present
+      ...u64(65536), //           sealed segment's first offset
+      ...u64(4096), //            its valid length
+    ]),
+  },
 };
 
 /** Variations per type, for round trips: empty, unicode, large and optional-field cases. */
@@ -119,6 +131,8 @@ const variations: JournalRecord[] = [
   { type: 'transaction-commit', txId: 0, records: 0xffffffff },
   { type: 'producer-sequence', producerId: 'x'.repeat(1000), producerSeq: Number.MAX_SAFE_INTEGER },
   { type: 'dispatch-mark', target: 'durable:c:n', seq: 1 },
+  { type: 'epoch', epoch: 1, host: '', pid: 0, timestamp: 0 },
+  { type: 'epoch', epoch: Number.MAX_SAFE_INTEGER, host: 'höst.example', pid: 0xffffffff, timestamp: 5, seal: { segment: 0, length: 32 } },
 ];
 
 function frames(events: ScanEvent[]): JournalRecord[] {
@@ -224,8 +238,18 @@ describe('journal record codecs', function () {
     expect(() => decodeRecord(RecordType.DurableSubscriptionAdd, durable)).to.throw(RecordFormatError, /flags/);
   });
 
-  it('rejects an unknown record type, including the reserved epoch id', function () {
-    expect(() => decodeRecord(RecordType.Epoch, Buffer.alloc(8))).to.throw(RecordFormatError, /unknown record type 12/);
+  it('rejects an epoch record with unknown flag bits, or a seal flag without its fields', function () {
+    const payload = Buffer.from(fixtures.epoch.bytes.subarray(RECORD_HEADER_SIZE));
+    const flagsAt = 8 + 6 + 4 + 8;
+    payload[flagsAt] = 0x03;
+    expect(() => decodeRecord(RecordType.Epoch, payload)).to.throw(RecordFormatError, /flags/);
+    const noSealFields = Buffer.from(payload.subarray(0, flagsAt + 1));
+    noSealFields[flagsAt] = 0x01;
+    expect(() => decodeRecord(RecordType.Epoch, noSealFields)).to.throw(RecordFormatError, /ends inside/);
+  });
+
+  it('rejects an unknown record type', function () {
+    expect(() => decodeRecord(13, Buffer.alloc(8))).to.throw(RecordFormatError, /unknown record type 13/);
     expect(() => decodeRecord(0, Buffer.alloc(0))).to.throw(RecordFormatError);
   });
 });
