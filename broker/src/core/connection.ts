@@ -23,6 +23,8 @@ import type {
 } from './types.js';
 
 const LAZY = { sync: false } as const;
+const RESOLVED = Promise.resolve();
+const noop = (): void => undefined;
 
 export interface ConnectionDeps {
   ctx: CoreContext;
@@ -136,26 +138,33 @@ export class Connection implements CoreConnection {
     }
   }
 
-  async ack(ref: AckRef, transactionId?: string, options?: AckOptions): Promise<void> {
-    this.assertOpen();
-    const transaction = transactionId === undefined ? undefined : this.transactions.get(transactionId);
-    const target = this.find(ref);
-    const covered = target.subscription.ack === 'client' ? target.subscription.upTo(target) : [target];
-    for (const inFlight of covered) inFlight.subscription.untrack(inFlight);
-    if (transaction !== undefined) {
-      transaction.acks.push(...covered);
-      return;
+  // Not an async function: every consumed message costs an ACK, and the store's own promise can be
+  // handed back as it is.
+  ack(ref: AckRef, transactionId?: string, options?: AckOptions): Promise<void> {
+    try {
+      this.assertOpen();
+      const transaction = transactionId === undefined ? undefined : this.transactions.get(transactionId);
+      const target = this.find(ref);
+      const covered = target.subscription.ack === 'client' ? target.subscription.upTo(target) : [target];
+      for (const inFlight of covered) inFlight.subscription.untrack(inFlight);
+      if (transaction !== undefined) {
+        transaction.acks.push(...covered);
+        return RESOLVED;
+      }
+      const storeOptions = options?.sync === false ? LAZY : undefined;
+      const pending: Array<Promise<void>> = [];
+      for (const { entry, channel } of covered) {
+        const stored = channel.storeAck(entry, storeOptions);
+        if (stored !== undefined) pending.push(stored);
+        channel.settle();
+      }
+      if (storeOptions !== undefined && pending.length > 0) this.lazyAcks = true;
+      if (pending.length === 0) return RESOLVED;
+      if (pending.length === 1) return pending[0]!;
+      return Promise.all(pending).then(noop);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const storeOptions = options?.sync === false ? LAZY : undefined;
-    const pending: Array<Promise<void>> = [];
-    for (const { entry, channel } of covered) {
-      const stored = channel.storeAck(entry, storeOptions);
-      if (stored !== undefined) pending.push(stored);
-      channel.settle();
-    }
-    if (storeOptions !== undefined && pending.length > 0) this.lazyAcks = true;
-    if (pending.length === 1) await pending[0];
-    else if (pending.length > 1) await Promise.all(pending);
   }
 
   sync(): Promise<void> {

@@ -47,6 +47,7 @@ export function deadLetter(ctx: CoreContext, channel: Channel, entry: Entry, cau
     expires: 0,
     producerId: undefined,
     producerSeq: undefined,
+    cache: {},
   };
   const stored = copy.persistent ? toStoredMessage(copy, [dlqName]) : undefined;
   ctx.counters.deadLettered++;

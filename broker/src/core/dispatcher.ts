@@ -2,6 +2,10 @@
 // a single pass over each, so a batch costs one scan and sinks are never re-entered mid-operation.
 import type { Channel } from './channel.js';
 
+// A promise callback rather than queueMicrotask(), which wraps every call in an AsyncResource: this
+// runs several times per message.
+const RESOLVED = Promise.resolve();
+
 export class DispatchScheduler {
   private dirty: Channel[] = [];
   private queued = false;
@@ -15,7 +19,7 @@ export class DispatchScheduler {
     this.dirty.push(channel);
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(this.flush);
+      void RESOLVED.then(this.flush);
     }
   }
 

@@ -2,7 +2,7 @@
 // reaches) and the per-destination entry that carries the redelivery state of one copy.
 import type { StoredMessage } from '@tandem-mq/shared-store';
 import type { PropertyLookup } from './selectors/index.js';
-import type { Delivery } from './types.js';
+import type { Delivery, EncodingCache } from './types.js';
 
 export const DEFAULT_PRIORITY = 4;
 
@@ -26,6 +26,8 @@ export interface MessageData {
   groupId: string | undefined;
   /** JMSXGroupSeq -1 closes the group after this message (ActiveMQ). */
   closesGroup: boolean;
+  /** The protocols' encodings of this message, made on its first delivery (a copy gets its own). */
+  cache: EncodingCache;
 }
 
 /** One copy of a message waiting in (or delivered from) one channel. */
@@ -81,6 +83,7 @@ export function fromStoredMessage(message: StoredMessage): MessageData {
     producerSeq: message.producerSeq,
     origin: undefined,
     ...groupFields(message.headers),
+    cache: {},
   };
 }
 
@@ -139,5 +142,6 @@ export function toDelivery(entry: Entry, subscriptionId: string, ackId: string, 
     timestamp: data.timestamp,
     redelivered: entry.redelivered,
     redeliveryCount: entry.redeliveryCount,
+    cache: data.cache,
   };
 }

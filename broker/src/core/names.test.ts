@@ -14,7 +14,7 @@ function entry(seq: number, priority = 4): Entry {
   return {
     data: {
       seq, id: `m${seq}`, destination: '/queue/q', headers: {}, body: Buffer.alloc(0), priority, expires: 0, timestamp: 0,
-      persistent: false, producerId: undefined, producerSeq: undefined, origin: undefined, groupId: undefined, closesGroup: false,
+      persistent: false, producerId: undefined, producerSeq: undefined, origin: undefined, groupId: undefined, closesGroup: false, cache: {},
     },
     stored: false,
     redelivered: false,

@@ -9,6 +9,8 @@ import type { TopicChannel, TopicFigures } from './topic.js';
 import type { SendRequest } from './types.js';
 import { isVirtualTopic } from './virtual-topic.js';
 
+const noop = (): void => undefined;
+
 /** A send with its message built and its destinations chosen, not yet stored or visible. */
 export interface PreparedSend {
   data: MessageData;
@@ -40,7 +42,21 @@ export class Router {
       return Promise.resolve();
     }
     this.preMark(prepared);
-    return this.ctx.store.addMessage(toStoredMessage(prepared.data, prepared.targets)).then(() => this.publish(prepared));
+    const stored = this.ctx.store.addMessage(toStoredMessage(prepared.data, prepared.targets));
+    // Published from a callback of the store's own promise, registered before the caller's: the
+    // message is visible before the caller hears it is stored, and the caller (a session owing a
+    // RECEIPT) runs before the dispatch that publishing schedules, so a producer waiting on its
+    // receipt is not kept behind the encoding of the deliveries.
+    stored.then(() => this.publishStored(prepared), noop);
+    return stored;
+  }
+
+  private publishStored(prepared: PreparedSend): void {
+    try {
+      this.publish(prepared);
+    } catch (error) {
+      this.ctx.logger.error({ event: 'core.publish-failed', err: error, destination: prepared.data.destination }, 'a stored message could not be published');
+    }
   }
 
   /** Records the producer's sequence; true (and counted) when it is a copy of one seen already. */
@@ -73,6 +89,7 @@ export class Router {
       producerSeq: request.producerSeq,
       origin,
       ...groupFields(headers),
+      cache: {},
     };
     const persistent = request.persistent;
     if (!isTopicKind(destination.kind)) {

@@ -36,6 +36,13 @@ export interface SubscribeRequest {
   noLocal?: boolean;
 }
 
+/**
+ * Scratch space shared by every delivery of one message, where a protocol may keep (under its own
+ * key) the encoding of the part all deliveries have in common, so a fan-out encodes it once. Copies
+ * of a message with other headers may share it, so a user checks that what it finds still fits.
+ */
+export type EncodingCache = { [protocol: string]: unknown };
+
 /** What a consumer receives. `headers` and `body` are shared with other deliveries: read, never mutate. */
 export interface Delivery {
   subscriptionId: string;
@@ -51,6 +58,8 @@ export interface Delivery {
   timestamp: number;
   redelivered: boolean;
   redeliveryCount: number;
+  /** Shared by the deliveries of this message; absent where nothing is shared. */
+  cache?: EncodingCache;
 }
 
 /** Names the message an ACK or NACK is about, in whichever form the protocol version gives. */

@@ -44,6 +44,21 @@ describe('crc32c', function () {
     }
   });
 
+  it('agrees with the bitwise reference past the word-loop threshold, at every alignment of the memory', function () {
+    const backing = Buffer.alloc(600);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 197 + 3) & 0xff;
+    for (let shift = 0; shift < 5; shift++) {
+      // A view starting at an odd byte of its ArrayBuffer, as a slice of a socket read would.
+      const data = new Uint8Array(backing.buffer, backing.byteOffset + shift, 520);
+      for (let start = 0; start < 9; start++) {
+        for (const length of [63, 64, 65, 71, 72, 127, 128, 129, 500]) {
+          const end = start + length;
+          expect(crc32c(data, start, end), `shift ${shift} [${start}, ${end})`).to.equal(reference(data.subarray(start, end)));
+        }
+      }
+    }
+  });
+
   it('continues a running checksum over pieces', function () {
     const data = Buffer.from('The quick brown fox jumps over the lazy dog, twice over.');
     const whole = crc32c(data);

@@ -14,6 +14,10 @@ import type { TimerHandle, Timers } from './timers.js';
  */
 const ON_THREAD_SYNC_MAX_BYTES = 64 * 1024;
 
+// Drains are scheduled with a promise callback rather than queueMicrotask(), which wraps every call
+// in an AsyncResource; a lone writer schedules one per append.
+const RESOLVED = Promise.resolve();
+
 /** Consecutive frames bound for one segment. */
 export interface BatchRun {
   segment: Segment;
@@ -153,7 +157,7 @@ export class GroupCommit {
   schedule(): void {
     if (this.busy || this.scheduled || this.failure !== undefined) return;
     this.scheduled = true;
-    queueMicrotask(this.drainNow);
+    void RESOLVED.then(this.drainNow);
   }
 
   /**

@@ -89,7 +89,7 @@ export class WireClient extends EventEmitter {
     }
     const id = String(this.nextReceipt++);
     const done = new Promise<void>((resolve, reject) => this.receipts.set(id, { resolve, reject }));
-    this.write(encodeFrame(command, { ...headers, receipt: id }, body, { version: this.version }));
+    this.write(encodeFrame(command, headers, body, { version: this.version, receipt: id }));
     return done;
   }
 

@@ -30,7 +30,6 @@ export const MAX_COMMAND_LENGTH = 32;
 const LF = 0x0a;
 const CR = 0x0d;
 const NUL = 0x00;
-const COLON = 0x3a;
 const UPPER_A = 0x41;
 const UPPER_Z = 0x5a;
 
@@ -82,22 +81,33 @@ class SliceList {
     this.staged += slice.length;
   }
 
-  /** Everything held plus `last`, as one new buffer (a copy, so no socket chunk stays pinned); then empty. */
-  take(last: Buffer): Buffer {
-    const total = this.length + last.length;
+  /**
+   * Everything held plus `chunk[start, end)`, as one new buffer (a copy, so no socket chunk stays
+   * pinned); then empty.
+   */
+  take(chunk: Buffer, start: number, end: number): Buffer {
+    const total = this.length + (end - start);
     if (total === 0) {
       this.clear();
       return EMPTY;
     }
-    this.flush();
-    this.slices.push(last);
-    const whole = Buffer.concat(this.slices, total);
-    this.clear();
+    const whole = Buffer.allocUnsafe(total);
+    let at = 0;
+    if (this.length > 0) {
+      this.flush();
+      for (const slice of this.slices) {
+        whole.set(slice, at);
+        at += slice.length;
+      }
+      this.clear();
+    }
+    chunk.copy(whole, at, start, end);
     return whole;
   }
 
   clear(): void {
-    this.slices.length = 0;
+    // Called for every frame; most often there is nothing to clear.
+    if (this.slices.length > 0) this.slices.length = 0;
     this.stage = undefined;
     this.staged = 0;
     this.length = 0;
@@ -145,8 +155,10 @@ export class StompParser {
   /** The start of a header line split across chunks. */
   private readonly line = new SliceList();
   private readonly body = new SliceList();
-  /** The end of a content-length body, held until its NUL is seen. */
-  private bodyEnd: Buffer = EMPTY;
+  /** The end of a content-length body, `bodyChunk[bodyStart, bodyStop)`, held until its NUL is seen. */
+  private bodyChunk: Buffer = EMPTY;
+  private bodyStart = 0;
+  private bodyStop = 0;
 
   constructor(options: StompParserOptions) {
     this.options = options;
@@ -260,7 +272,7 @@ export class StompParser {
     let start = pos;
     let end = lf;
     if (this.line.length > 0) {
-      line = this.line.take(chunk.subarray(pos, lf));
+      line = this.line.take(chunk, pos, lf);
       start = 0;
       end = line.length;
     }
@@ -287,20 +299,22 @@ export class StompParser {
       this.failTooLarge();
       return;
     }
-    const colon = line.indexOf(COLON, start);
-    if (colon === -1 || colon >= end) {
+    // One string per line, split in JS: a colon byte is always a colon character in UTF-8.
+    const text = line.toString('utf8', start, end);
+    const colon = text.indexOf(':');
+    if (colon === -1) {
       this.fail('TANDEM_ERR_MALFORMED_FRAME', `${this.where()}: header line ${lineNumber} has no colon`);
       return;
     }
-    if (colon === start) {
+    if (colon === 0) {
       this.fail('TANDEM_ERR_MALFORMED_FRAME', `${this.where()}: header line ${lineNumber} has an empty name`);
       return;
     }
     // Everything after the first colon is the value: 1.0 allows colons there, and lenient 1.1/1.2
     // clients send them unescaped (ActiveMQ message ids are full of them).
-    let name = line.toString('utf8', start, colon);
-    let value = line.toString('utf8', colon + 1, end);
-    if (this.escapes !== NO_ESCAPES) {
+    let name = text.slice(0, colon);
+    let value = text.slice(colon + 1);
+    if (this.escapes !== NO_ESCAPES && text.includes('\\')) {
       const allowCR = this.escapes === ESCAPES_1_2;
       const decodedName = decodeEscapes(name, allowCR);
       const decodedValue = decodeEscapes(value, allowCR);
@@ -312,6 +326,7 @@ export class StompParser {
       name = decodedName;
       value = decodedValue;
     }
+    name = internName(name);
     // Repeated headers: the first one is the frame's content-length, as header() reads it.
     if (name === 'content-length' && this.contentLength === -1) {
       if (!BYTE_COUNT.test(value)) {
@@ -349,7 +364,9 @@ export class StompParser {
       this.body.add(chunk.subarray(pos));
       return chunk.length;
     }
-    this.bodyEnd = chunk.subarray(pos, end);
+    this.bodyChunk = chunk;
+    this.bodyStart = pos;
+    this.bodyStop = end;
     this.state = TERMINATOR;
     return end;
   }
@@ -362,7 +379,7 @@ export class StompParser {
         `${this.where()}: the body of content-length ${this.contentLength} is followed by ${describeByte(byte)} instead of a NUL`,
       );
     }
-    this.emit(this.bodyEnd);
+    this.emit(this.bodyChunk, this.bodyStart, this.bodyStop);
     return pos + 1;
   }
 
@@ -375,12 +392,12 @@ export class StompParser {
       this.body.add(chunk.subarray(pos));
       return chunk.length;
     }
-    this.emit(chunk.subarray(pos, nul));
+    this.emit(chunk, pos, nul);
     return nul + 1;
   }
 
-  private emit(last: Buffer): void {
-    const body = this.body.take(last);
+  private emit(chunk: Buffer, start: number, end: number): void {
+    const body = this.body.take(chunk, start, end);
     const frame: StompFrame = { command: this.command, headers: this.headers, body };
     this.headers = [];
     this.release(IDLE);
@@ -389,7 +406,8 @@ export class StompParser {
 
   private release(state: State): void {
     this.state = state;
-    this.bodyEnd = EMPTY;
+    this.bodyChunk = EMPTY;
+    this.bodyStart = this.bodyStop = 0;
     this.body.clear();
     this.line.clear();
   }
@@ -424,6 +442,23 @@ export class StompParser {
   private where(): string {
     return `frame ${this.frameNumber} (${this.command})`;
   }
+}
+
+/**
+ * The engine's own (internalized) copy of a header name. Names become object keys downstream (the
+ * headers a message carries, set lookups); with a string freshly cut from a frame each such access
+ * takes the engine's slow path. Clients repeat the same few names, so a small table covers them;
+ * past its size, names are used as they are, so a peer inventing names cannot grow it.
+ */
+const NAMES = new Map<string, string>();
+const MAX_NAMES = 2048;
+function internName(name: string): string {
+  const known = NAMES.get(name);
+  if (known !== undefined) return known;
+  if (NAMES.size >= MAX_NAMES) return name;
+  const interned = Object.keys({ [name]: true })[0]!;
+  NAMES.set(interned, interned);
+  return interned;
 }
 
 /** Applies the STOMP 1.1/1.2 header escapes; undefined when the text holds an undefined escape. */

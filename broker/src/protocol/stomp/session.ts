@@ -11,7 +11,9 @@ import { handleConnect } from './handlers/connect.js';
 import type { HandlerContext } from './handlers/context.js';
 import { HeartbeatMonitor, systemClock, type Clock, type HeartbeatOffer } from './handlers/heartbeat.js';
 import { handlerFor } from './handlers/index.js';
-import { errorFrame, messageFrame, receiptFrame, type CodedError } from './handlers/outbound.js';
+import { errorFrame, type CodedError } from './handlers/outbound.js';
+import { encodeMessage, encodeReceipt } from './message-encoder.js';
+import { Outbox } from './outbox.js';
 
 /** What a transport (TCP, TLS, WebSocket) gives a session. Transports only move bytes. */
 export interface SessionTransport {
@@ -62,10 +64,10 @@ export class StompSession implements ConnectionSink {
   private heartbeat: HeartbeatMonitor | undefined;
   private stopConnectTimer: (() => void) | undefined;
 
-  private outbox: Buffer[] = [];
-  private outboxBytes = 0;
+  private readonly outbox: Outbox;
+  /** A message transport (WebSocket) gets each frame as a chunk of its own, sent as one message. */
+  private readonly framePerChunk: boolean;
   private flushScheduled = false;
-  private soonFlushScheduled = false;
   private transportFull = false;
   /** The core was told "not writable" and waits for drained(). */
   private coreWaiting = false;
@@ -79,6 +81,9 @@ export class StompSession implements ConnectionSink {
 
   constructor(private readonly options: StompSessionOptions) {
     this.maxPending = options.maxPendingOperations ?? 1024;
+    // Some STOMP-over-WebSocket clients read one frame per message, as the broker always sent them.
+    this.framePerChunk = options.transport.protocol.endsWith('+ws');
+    this.outbox = new Outbox({ frames: this.framePerChunk });
     this.parser = new StompParser({
       limits: options.limits ?? {},
       onFrame: (frame) => this.onFrame(frame),
@@ -135,8 +140,7 @@ export class StompSession implements ConnectionSink {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.stopTimers();
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.outbox.clear();
     this.releaseConnection();
     this.options.onClosed?.();
   }
@@ -166,13 +170,14 @@ export class StompSession implements ConnectionSink {
 
   deliver(delivery: Delivery): void {
     if (this.state !== 'connected') return;
-    this.queue(this.encode(messageFrame(delivery)));
+    encodeMessage(this.outbox, delivery, this.version);
+    this.queued();
   }
 
   isWritable(): boolean {
     // Past DISCONNECT or while stopping, nothing more should be put in flight.
     if (this.state !== 'connected') return false;
-    if (!this.transportFull && this.outboxBytes < OUTBOX_HIGH_WATER) return true;
+    if (!this.transportFull && this.outbox.length < OUTBOX_HIGH_WATER) return true;
     this.coreWaiting = true;
     return false;
   }
@@ -294,15 +299,17 @@ export class StompSession implements ConnectionSink {
    * The frame's work is done: its RECEIPT (STOMP 1.2 "Header receipt"), then a close if it was
    * DISCONNECT. `alone`: no other frame of the client was in flight when it arrived or when it
    * completed, so the client is most likely waiting on this RECEIPT before it sends more (one
-   * message at a time); a client streaming frames gets its RECEIPTs with the turn's write, like
-   * its deliveries, which keeps it from running ahead of the consumers the same turn serves.
+   * message at a time): it is written at once, with whatever was queued before it, ahead of the
+   * deliveries the same store batch releases to other connections. A client streaming frames gets
+   * its RECEIPTs with the turn's write, like its deliveries, which keeps it from running ahead of
+   * the consumers the same turn serves.
    */
   private replied(receipt: string | undefined, closeAfter: boolean, alone: boolean): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     if (receipt !== undefined) {
-      const bytes = this.encode(receiptFrame(receipt));
-      if (alone) this.queueSoon(bytes);
-      else this.queue(bytes);
+      encodeReceipt(this.outbox, receipt, this.version);
+      this.queued();
+      if (alone) this.flush();
     }
     if (closeAfter) this.close();
   }
@@ -349,8 +356,9 @@ export class StompSession implements ConnectionSink {
   }
 
   /**
-   * Serializes for the negotiated version. A header that version cannot carry (a line break in a
-   * STOMP 1.0 value, sent by a 1.2 producer) is made writable rather than failing the delivery.
+   * Serializes a frame other than MESSAGE and RECEIPT (those are encoded straight into the outbox).
+   * A header the negotiated version cannot carry (a line break in a STOMP 1.0 value) is made
+   * writable rather than failing.
    */
   private encode(frame: StompFrame): Buffer {
     try {
@@ -361,26 +369,21 @@ export class StompSession implements ConnectionSink {
   }
 
   // Output: written once per event-loop turn, so a burst of MESSAGEs or a group commit's worth of
-  // RECEIPTs costs one syscall rather than one each. A RECEIPT a client is waiting on goes out as
-  // soon as the microtasks running now are done, so that client is not kept waiting behind the
-  // deliveries to other connections that the same commit released. Either way the outbox goes out
-  // whole and in order.
+  // RECEIPTs costs one syscall rather than one each. A RECEIPT a client is waiting on goes out at
+  // once (see replied()). Either way the outbox goes out whole and in order.
 
   private queue(bytes: Buffer): void {
-    this.outbox.push(bytes);
-    this.outboxBytes += bytes.length;
+    this.outbox.bytes(bytes);
+    this.queued();
+  }
+
+  /** A frame was added to the outbox: it goes out at the end of the turn at the latest. */
+  private queued(): void {
+    this.outbox.endFrame();
     this.heartbeat?.noteWrite();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushTurn);
-    }
-  }
-
-  private queueSoon(bytes: Buffer): void {
-    this.queue(bytes);
-    if (!this.soonFlushScheduled) {
-      this.soonFlushScheduled = true;
-      queueMicrotask(this.flushSoon);
     }
   }
 
@@ -389,22 +392,15 @@ export class StompSession implements ConnectionSink {
     this.flush();
   };
 
-  private readonly flushSoon = (): void => {
-    this.soonFlushScheduled = false;
-    this.flush();
-  };
-
   private flush(): void {
     if (this.outbox.length === 0 || this.state === 'closed') return;
-    const chunks = this.outbox;
-    this.outbox = [];
-    this.outboxBytes = 0;
+    const chunks = this.framePerChunk ? this.outbox.takeFrames() : this.outbox.take();
     if (!this.options.transport.write(chunks)) this.transportFull = true;
     this.wakeCore();
   }
 
   private wakeCore(): void {
-    if (!this.coreWaiting || this.transportFull || this.outboxBytes >= OUTBOX_HIGH_WATER) return;
+    if (!this.coreWaiting || this.transportFull || this.outbox.length >= OUTBOX_HIGH_WATER) return;
     this.coreWaiting = false;
     if (this.state === 'connected') this.connection?.drained();
   }

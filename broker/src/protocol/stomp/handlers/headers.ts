@@ -13,13 +13,17 @@ export function requireHeader(frame: StompFrame, name: string): string {
 
 /** An optional integer header within [min, max]; undefined when absent. */
 export function integerHeader(frame: StompFrame, name: string, min: number, max: number): number | undefined {
-  const value = header(frame, name);
+  return integerValue(frame.command, name, header(frame, name), min, max);
+}
+
+/** integerHeader() for a value already read from the frame. */
+export function integerValue(command: string, name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const parsed = /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
     throw new BrokerError(
       'TANDEM_ERR_INVALID_HEADER',
-      `${frame.command} header '${name}' must be an integer from ${min} to ${max}, not '${value}'`,
+      `${command} header '${name}' must be an integer from ${min} to ${max}, not '${value}'`,
     );
   }
   return parsed;
@@ -78,6 +82,67 @@ export function carriedHeaders(frame: StompFrame, core: { resolveDestination?(de
     if (NOT_CARRIED.has(name) || Object.hasOwn(carried, name)) continue;
     carried[name] = value;
   }
+  return resolveReplyTo(carried, core);
+}
+
+/** A SEND's headers read in one pass: the first of each header the broker reads, and the rest. */
+export interface SendHeaders {
+  destination: string | undefined;
+  persistent: string | undefined;
+  priority: string | undefined;
+  expires: string | undefined;
+  producerId: string | undefined;
+  producerSeq: string | undefined;
+  transaction: string | undefined;
+  /** What carriedHeaders() returns, reply-to not yet resolved. */
+  carried: Record<string, string>;
+}
+
+/** One pass over a SEND's headers (a SEND is the frame every message costs). */
+export function readSendHeaders(frame: StompFrame): SendHeaders {
+  const read: SendHeaders = {
+    destination: undefined,
+    persistent: undefined,
+    priority: undefined,
+    expires: undefined,
+    producerId: undefined,
+    producerSeq: undefined,
+    transaction: undefined,
+    carried: {},
+  };
+  const carried = read.carried;
+  for (const [name, value] of frame.headers) {
+    switch (name) {
+      case 'destination':
+        read.destination ??= value;
+        continue;
+      case 'persistent':
+        read.persistent ??= value;
+        continue;
+      case 'priority':
+        read.priority ??= value;
+        continue;
+      case 'expires':
+        read.expires ??= value;
+        continue;
+      case PRODUCER_ID_HEADER:
+        read.producerId ??= value;
+        continue;
+      case PRODUCER_SEQ_HEADER:
+        read.producerSeq ??= value;
+        continue;
+      case 'transaction':
+        read.transaction ??= value;
+        continue;
+    }
+    if (NOT_CARRIED.has(name) || Object.hasOwn(carried, name)) continue;
+    carried[name] = value;
+  }
+  return read;
+}
+
+/** Rewrites a carried reply-to to its canonical, broker-wide name; returns the same object. */
+export function resolveReplyTo(carried: Record<string, string>, core: { resolveDestination?(destination: string): string }): Record<string, string> {
   const replyTo = carried['reply-to'];
   if (replyTo !== undefined) {
     const canonical = canonicalDestination(replyTo, 'reply-to');

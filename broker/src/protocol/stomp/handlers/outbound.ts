@@ -16,7 +16,7 @@ export function withStompHeaders<E extends Error>(error: E, headers: Array<[stri
 }
 
 /** Headers the MESSAGE frame sets itself; a stored header of the same name is not repeated. */
-const SET_BY_SERVER = new Set([
+export const SET_BY_SERVER: ReadonlySet<string> = new Set([
   'destination',
   'message-id',
   'subscription',
