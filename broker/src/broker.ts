@@ -18,6 +18,8 @@ import { HaController, type HaOutcome, type HaStatus } from './ha/controller.js'
 import { guardedFileIO, lockWriteGuard, type WriteGuard } from './ha/guarded-file-io.js';
 import type { HaEffects, HaLock, HaLockHolder } from './ha/ha-lock.js';
 import { UnsharedLock, WaitingNoticeLock } from './ha/waiting-notice.js';
+import { RegionActivation } from './region/region-activation.js';
+import { regionAdminSource } from './region/region-admin.js';
 import type { Listener, ListeningAddress } from './transport/types.js';
 
 export interface ListeningAddresses extends ClientAddresses {
@@ -67,7 +69,8 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
   const lock = new WaitingNoticeLock(deps.lock ?? defaultLock(config, logger), { onWaiting: (holder) => waiting(holder) });
   const guard = lockWriteGuard(lock);
   const openStore = deps.openStore ?? openDefaultStore;
-  let activation: Activation | undefined;
+  // With a replication section, each term runs in the region's role (docs/adr/0012).
+  let activation: Activation | RegionActivation | undefined;
   let clientAddresses: ClientAddresses | undefined;
   let fenceReason = 'lost the data-directory lock';
   let admin: Listener | undefined;
@@ -78,7 +81,19 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
 
   const effects: HaEffects = {
     async openJournal(epoch) {
-      activation = new Activation({ config, logger, epoch, openStore: (e) => openStore(config, logger, guard, e) });
+      const open = (e: number): ReturnType<typeof openStore> => openStore(config, logger, guard, e);
+      activation =
+        config.replication === undefined
+          ? new Activation({ config, logger, epoch, openStore: open })
+          : new RegionActivation({
+              config,
+              replication: config.replication,
+              logger,
+              epoch,
+              openStore: open,
+              isHeld: () => lock.isHeld(),
+              io: guardedFileIO(nodeFileIO, guard),
+            });
       await activation.openJournal();
     },
     async openListeners() {
@@ -131,6 +146,15 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
     connections: () => running()?.registry.stats ?? { open: 0, accepted: 0, refused: 0 },
     store: () => running()?.store.stats(),
     counters: () => running()?.core.counters(),
+    ...(config.replication === undefined
+      ? {}
+      : regionAdminSource({
+          replication: config.replication,
+          dataDir: config.dataDir,
+          current: () => (activation instanceof RegionActivation ? activation : undefined),
+          ha: () => controller.status(),
+          holder: () => lock.inspect(),
+        })),
   };
 
   async function boot(): Promise<void> {

@@ -47,6 +47,14 @@ export const BrokerErrors = {
   TANDEM_ERR_FENCED: { httpStatus: 503 },
   TANDEM_ERR_ROLE_TRANSITION: { httpStatus: 500 },
   TANDEM_ERR_NOT_ACTIVE: { httpStatus: 503 },
+  // Regions: the replica role and promotion
+  TANDEM_ERR_REPLICA: { httpStatus: 503 },
+  TANDEM_ERR_REGION_STATE: { httpStatus: 500 },
+  TANDEM_ERR_PROMOTE_MODE: { httpStatus: 400 },
+  TANDEM_ERR_PROMOTE_NOT_REPLICA: { httpStatus: 409 },
+  TANDEM_ERR_PROMOTE_NO_LINK: { httpStatus: 409 },
+  TANDEM_ERR_PROMOTE_BUSY: { httpStatus: 409 },
+  TANDEM_ERR_PROMOTE_TIMEOUT: { httpStatus: 504 },
 } as const satisfies Record<string, Definition>;
 
 export type BrokerErrorCode = keyof typeof BrokerErrors;

@@ -15,6 +15,8 @@ export interface CursorFile {
   offset: number;
   /** Epoch ms of the write, for operators reading the file. */
   updatedAt: number;
+  /** When the primary first saw the last record up to here (its clock): a failover's RPO time. */
+  observedAt?: number;
 }
 
 export class Cursor {
@@ -32,6 +34,11 @@ export class Cursor {
 
   /** The stored position, or undefined when there is no cursor file. */
   async read(): Promise<Position | undefined> {
+    return (await this.readFull())?.position;
+  }
+
+  /** The stored position and the observedAt of its last record, when recorded. */
+  async readFull(): Promise<{ position: Position; observedAt: number | undefined } | undefined> {
     if ((await this.io.stat(this.path)) === undefined) return undefined;
     let text: string;
     try {
@@ -57,12 +64,14 @@ export class Cursor {
     ) {
       throw new ReplicationError('TANDEM_ERR_REPLICATION_CURSOR', `${this.path} does not hold a version ${CURSOR_VERSION} cursor: ${text.slice(0, 200)}`);
     }
-    return { segment: c.segment!, offset: c.offset! };
+    const observedAt = Number.isSafeInteger(c.observedAt) ? c.observedAt : undefined;
+    return { position: { segment: c.segment!, offset: c.offset! }, observedAt };
   }
 
   /** Replaces the stored position; resolves once the new one survives a crash. */
-  async write(position: Position): Promise<void> {
+  async write(position: Position, observedAt?: number): Promise<void> {
     const body: CursorFile = { version: CURSOR_VERSION, segment: position.segment, offset: position.offset, updatedAt: this.now() };
+    if (observedAt !== undefined) body.observedAt = observedAt;
     const bytes = Buffer.from(JSON.stringify(body) + '\n');
     if ((await this.io.stat(this.tempPath)) !== undefined) await this.io.unlink(this.tempPath);
     const file = await this.io.open(this.tempPath, 'create');

@@ -28,6 +28,10 @@ export const ReplicationErrors = {
   TANDEM_ERR_REPLICATION_LOCK_LOST: { httpStatus: 503, fatal: false },
   /** A replicator or receiver configuration field is missing or wrong; the message names it. */
   TANDEM_ERR_REPLICATION_CONFIG: { httpStatus: 400, fatal: true },
+  /** The endpoint belongs to a broker in the primary role: it ships, it does not receive. */
+  TANDEM_ERR_REPLICATION_NOT_REPLICA: { httpStatus: 409, fatal: false },
+  /** The sender's region was replaced by a promotion of the replica (a newer generation). */
+  TANDEM_ERR_REPLICATION_STALE_PRIMARY: { httpStatus: 409, fatal: true },
 } as const satisfies Record<string, Definition>;
 
 export type ReplicationErrorCode = keyof typeof ReplicationErrors;

@@ -29,6 +29,14 @@ export async function readJournalEnd(dir: string, io: FileIO = nodeFileIO): Prom
   return size === undefined ? undefined : last + size;
 }
 
+/** The end of the journal as a position: the last segment and where its data ends (START when empty). */
+export async function journalEndPosition(dir: string, io: FileIO = nodeFileIO): Promise<{ segment: number; offset: number }> {
+  const segments = await listSegments(dir, io);
+  const last = segments[segments.length - 1];
+  if (last === undefined) return { segment: 0, offset: 0 };
+  return { segment: last, offset: (await dataEnd(io, join(dir, segmentFileName(last)))) ?? 0 };
+}
+
 /**
  * Where the data in a segment file ends: its size, less the zeros the journal preallocated after
  * the last record (found from the end backwards; a record ending in zero bytes reads a few bytes

@@ -19,20 +19,49 @@ const ACK_BYTES = hex(`
 const ACK: LinkMessage = { type: 'ack', seq: 7, position: { segment: 65536, offset: 288 } };
 
 const HELLO_BYTES = hex(`
-  0000000f            # length 15
+  0000001f            # length 31
   01                  # type: hello
-  0001                # version 1
+  0002                # version 2
   0003 736563         # token "sec"
   0005 682d6f6e65     # sender "h-one"
+  0009 75732d656173742d31  # region "us-east-1"
+  00000003            # generation 3
+  01                  # flags: a probe
 `);
-const HELLO: LinkMessage = { type: 'hello', version: 1, token: 'sec', sender: 'h-one' };
+const HELLO: LinkMessage = { type: 'hello', version: 2, token: 'sec', sender: 'h-one', region: 'us-east-1', generation: 3, probe: true };
+
+const PROMOTION_BYTES = hex(`
+  00000032            # length 50
+  0b                  # type: promoted
+  00000002            # generation 2
+  02                  # mode: FAILOVER
+  0000018bcfe56800    # at (epoch ms)
+  0009 75732d776573742d32  # promotedRegion "us-west-2"
+  0000000000010000    # endOfPrevious.segment 65536
+  0000000000000120    # endOfPrevious.offset 288
+  0000018bcfe567ff    # rpoTime (epoch ms)
+  01                  # flags: lostUnknown
+`);
+const PROMOTED: LinkMessage = {
+  type: 'promoted',
+  promotion: {
+    generation: 2,
+    mode: 'FAILOVER',
+    at: 0x18bcfe56800,
+    promotedRegion: 'us-west-2',
+    endOfPrevious: { segment: 65536, offset: 288 },
+    rpoTime: 0x18bcfe567ff,
+    lostUnknown: true,
+  },
+};
+const SWITCHOVER = { generation: 5, mode: 'SWITCHOVER' as const, at: 1, promotedRegion: 'r', endOfPrevious: { segment: 0, offset: 32 } };
 
 const BODY = Buffer.from('journal bytes');
 const SAMPLES: LinkMessage[] = [
   HELLO,
-  { type: 'hello', version: 1, token: 'tök€n with ünïcode', sender: '' },
-  { type: 'welcome', version: 1, position: { segment: 0, offset: 0 }, anchor: { length: 0, crc: 0 }, receiver: 'replica-1:42' },
-  { type: 'welcome', version: 1, position: { segment: Number.MAX_SAFE_INTEGER - 5, offset: 5 }, anchor: { length: 4096, crc: 0xffffffff }, receiver: 'r' },
+  { type: 'hello', version: 2, token: 'tök€n with ünïcode', sender: '', region: '', generation: 0, probe: false },
+  { type: 'welcome', version: 2, position: { segment: 0, offset: 0 }, anchor: { length: 0, crc: 0 }, receiver: 'replica-1:42', region: '', generation: 0 },
+  { type: 'welcome', version: 2, position: { segment: Number.MAX_SAFE_INTEGER - 5, offset: 5 }, anchor: { length: 4096, crc: 0xffffffff }, receiver: 'r', region: 'eu', generation: 0xffffffff },
   batchMessage(1, { segment: 0, offset: 0 }, BODY, 3, 1_700_000_000_000),
   batchMessage(Number.MAX_SAFE_INTEGER, { segment: 33554432, offset: 4096 }, Buffer.alloc(0), 0, 0),
   ACK,
@@ -40,6 +69,12 @@ const SAMPLES: LinkMessage[] = [
   { type: 'segment-deleted', seq: 99, below: 196608 },
   { type: 'status', head: 123456789, records: 17, ageMs: 250, sentAt: 1_700_000_000_123 },
   { type: 'error', code: 'TANDEM_ERR_REPLICATION_AUTH', message: 'the token is wrong' },
+  { type: 'drain' },
+  { type: 'drained', position: { segment: 65536, offset: 4096 } },
+  PROMOTED,
+  { type: 'promoted', promotion: SWITCHOVER },
+  { type: 'refusal', code: 'TANDEM_ERR_REPLICATION_NOT_REPLICA', message: 'a primary', region: 'us-west-2', generation: 2, promotion: PROMOTED.promotion },
+  { type: 'refusal', code: 'TANDEM_ERR_REPLICATION_NOT_REPLICA', message: '', region: '', generation: 1, promotion: undefined },
 ];
 
 function expectMalformed(fn: () => unknown, fragment: string): void {
@@ -62,6 +97,14 @@ describe('replication link codec', function () {
 
     it('reads a hello from its documented bytes', function () {
       expect(decodeMessage(HELLO_BYTES)).to.deep.equal(HELLO);
+    });
+
+    it('reads a promotion from its documented bytes', function () {
+      expect(decodeMessage(PROMOTION_BYTES)).to.deep.equal(PROMOTED);
+    });
+
+    it('reads a drain, which has no body', function () {
+      expect(decodeMessage(hex('00000001 09'))).to.deep.equal({ type: 'drain' });
     });
 
     it('reads a batch whose bytes run to the end of the frame', function () {
@@ -91,6 +134,13 @@ describe('replication link codec', function () {
       expect(encodeMessage(HELLO).equals(HELLO_BYTES)).to.equal(true);
     });
 
+    it('writes a promotion as the documented bytes, leaving out rpoTime as 0', function () {
+      expect(encodeMessage(PROMOTED).equals(PROMOTION_BYTES)).to.equal(true);
+      const bytes = encodeMessage({ type: 'promoted', promotion: SWITCHOVER });
+      expect(bytes.readBigUInt64BE(bytes.length - 9)).to.equal(0n);
+      expect(bytes[bytes.length - 1]).to.equal(0);
+    });
+
     it('computes the batch CRC over the bytes', function () {
       const m = batchMessage(1, { segment: 0, offset: 32 }, BODY, 1, 0);
       expect(m.crc).to.equal(crc32c(BODY));
@@ -99,8 +149,10 @@ describe('replication link codec', function () {
     it('refuses values the format cannot hold', function () {
       expect(() => encodeMessage({ type: 'ack', seq: -1, position: { segment: 0, offset: 0 } })).to.throw(RangeError, /seq/);
       expect(() => encodeMessage({ type: 'ack', seq: 1.5, position: { segment: 0, offset: 0 } })).to.throw(RangeError, /seq/);
-      expect(() => encodeMessage({ type: 'hello', version: 70000, token: '', sender: '' })).to.throw(RangeError, /version/);
-      expect(() => encodeMessage({ type: 'hello', version: 1, token: 'x'.repeat(70000), sender: '' })).to.throw(RangeError, /token/);
+      const hello = { type: 'hello' as const, version: 2, token: '', sender: '', region: '', generation: 0, probe: false };
+      expect(() => encodeMessage({ ...hello, version: 70000 })).to.throw(RangeError, /version/);
+      expect(() => encodeMessage({ ...hello, token: 'x'.repeat(70000) })).to.throw(RangeError, /token/);
+      expect(() => encodeMessage({ ...hello, generation: 2 ** 32 })).to.throw(RangeError, /generation/);
     });
   });
 
@@ -180,6 +232,29 @@ describe('replication link codec', function () {
       const bad = Buffer.from(HELLO_BYTES);
       bad[9] = 0xff; // inside the token
       expectMalformed(() => decodeMessage(bad), 'hello token is not UTF-8');
+    });
+
+    it('refuses a promotion mode other than SWITCHOVER or FAILOVER', function () {
+      const bad = Buffer.from(PROMOTION_BYTES);
+      bad[9] = 3; // the mode byte
+      expectMalformed(() => decodeMessage(bad), 'promotion mode 3');
+    });
+
+    it('refuses a flag byte other than 0 or 1', function () {
+      const bad = Buffer.from(HELLO_BYTES);
+      bad[bad.length - 1] = 2;
+      expectMalformed(() => decodeMessage(bad), 'hello has flags 2');
+      const lost = Buffer.from(PROMOTION_BYTES);
+      lost[lost.length - 1] = 7;
+      expectMalformed(() => decodeMessage(lost), 'promotion has flags 7');
+    });
+
+    it('refuses a drain with a body, and a refusal cut before its promotion', function () {
+      expectMalformed(() => decodeMessage(hex('00000002 09 00')), '1 bytes after the end of drain');
+      const refusal = encodeMessage({ type: 'refusal', code: 'C', message: 'm', region: 'r', generation: 2, promotion: PROMOTED.promotion });
+      const cut = Buffer.from(refusal.subarray(0, refusal.length - 10));
+      cut.writeUInt32BE(cut.length - 4, 0);
+      expectMalformed(() => decodeMessage(cut), 'refusal ends inside promotion.endOfPrevious.offset');
     });
 
     it('refuses a frame larger than the limit, before buffering it', function () {

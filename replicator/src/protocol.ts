@@ -14,8 +14,10 @@ import type { Position } from './position.js';
  *
  *   str16 = u16 byte length + UTF-8;  str32 = u32 byte length + UTF-8;  pos = u64 segment, u64 offset
  *
- *   hello           u16 version | str16 token | str16 sender name        sender -> receiver, first
+ *   hello           u16 version | str16 token | str16 sender name | str16 region | u32 generation
+ *                   | u8 flags (bit 0: a probe, which only asks who answers)  sender -> receiver, first
  *   welcome         u16 version | pos durable | u32 anchor length | u32 anchor crc32c | str16 receiver
+ *                   | str16 region | u32 generation
  *                   (receiver -> sender, the reply: the anchor is the CRC of the last bytes before
  *                   the durable position in its segment, for the sender to compare with its own)
  *   batch           u64 seq | pos | u64 observedAt ms | u32 records | u32 crc32c(bytes) | bytes
@@ -24,10 +26,21 @@ import type { Position } from './position.js';
  *   segment-deleted u64 seq | u64 below     the primary has no segment starting before `below`
  *   status          u64 head journal offset | u64 records behind | u32 age ms | u64 sentAt ms
  *   error           str16 code | str32 message                             then the link closes
+ *   drain           (no body)          receiver -> sender: a switchover asks the primary to stop
+ *   drained         pos end            sender -> receiver: stopped, and everything up to end is sent
+ *   promoted        promotion          receiver -> sender: the replica is primary now
+ *   refusal         str16 code | str32 message | str16 region | u32 generation | u8 has promotion
+ *                   | promotion        the answering side's region role refuses the link (a primary
+ *                   refuses every sender; a newer replica refuses a stale primary), then it closes
+ *
+ *   promotion = u32 generation | u8 mode (1 SWITCHOVER, 2 FAILOVER) | u64 at ms | str16 promoted
+ *               region | pos endOfPrevious | u64 rpoTime ms (0: none) | u8 flags (bit 0: lostUnknown)
+ *
+ * Generation 0 is a side without region state (the standalone replicator and receiver).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The WebSocket subprotocol both ends name, so a stray client is refused at the handshake. */
-export const WS_SUBPROTOCOL = 'tandem-replication.v1';
+export const WS_SUBPROTOCOL = 'tandem-replication.v2';
 export const FRAME_HEADER_SIZE = 5;
 /** Default ceiling on one message: a batch is at most 1 MiB unless one record is larger (a default segment is 32 MiB). */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
@@ -41,6 +54,10 @@ export const MessageType = {
   'segment-deleted': 6,
   status: 7,
   error: 8,
+  drain: 9,
+  drained: 10,
+  promoted: 11,
+  refusal: 12,
 } as const;
 export type MessageKind = keyof typeof MessageType;
 
@@ -50,6 +67,12 @@ export interface HelloMessage {
   token: string;
   /** Who is sending, for the receiver's log and admin API (host and pid). */
   sender: string;
+  /** The sender's region, '' for the standalone replicator. */
+  region: string;
+  /** The sender's region generation (0: no region state). */
+  generation: number;
+  /** Only asks who answers: a replica welcomes and forgets it, and ships nothing. */
+  probe: boolean;
 }
 export interface WelcomeMessage {
   type: 'welcome';
@@ -59,6 +82,8 @@ export interface WelcomeMessage {
   /** The last `length` bytes before `position` in its segment, by CRC32C: the sender checks they are its own. */
   anchor: Anchor;
   receiver: string;
+  region: string;
+  generation: number;
 }
 
 export interface Anchor {
@@ -110,6 +135,47 @@ export interface ErrorMessage {
   message: string;
 }
 
+export type PromotionMode = 'SWITCHOVER' | 'FAILOVER';
+
+/** One promotion, as region.json's history keeps it and the link carries it. */
+export interface Promotion {
+  /** The generation the promotion began. */
+  generation: number;
+  mode: PromotionMode;
+  /** Epoch ms. */
+  at: number;
+  promotedRegion: string;
+  /** Where the previous generation's replicated data ends: the new primary's journal continues here. */
+  endOfPrevious: Position;
+  /** FAILOVER: when the primary first saw the last record the replica had (epoch ms, its clock). */
+  rpoTime?: number;
+  /** FAILOVER without a link: how much the old primary held past endOfPrevious is not known. */
+  lostUnknown?: boolean;
+}
+
+export interface DrainMessage {
+  type: 'drain';
+}
+export interface DrainedMessage {
+  type: 'drained';
+  /** The end of the primary's journal, all of it sent before this message. */
+  position: Position;
+}
+export interface PromotedMessage {
+  type: 'promoted';
+  promotion: Promotion;
+}
+export interface RefusalMessage {
+  type: 'refusal';
+  code: string;
+  message: string;
+  /** The answering side's region and generation. */
+  region: string;
+  generation: number;
+  /** The promotion that ended the sender's generation, when the answering side knows it. */
+  promotion: Promotion | undefined;
+}
+
 export type LinkMessage =
   | HelloMessage
   | WelcomeMessage
@@ -118,7 +184,11 @@ export type LinkMessage =
   | ResendMessage
   | SegmentDeletedMessage
   | StatusMessage
-  | ErrorMessage;
+  | ErrorMessage
+  | DrainMessage
+  | DrainedMessage
+  | PromotedMessage
+  | RefusalMessage;
 
 /** A batch message with its CRC computed from its bytes. */
 export function batchMessage(seq: number, position: Position, bytes: Buffer, records: number, observedAt: number): BatchMessage {
@@ -182,16 +252,24 @@ function checkUint(v: number, max: number, field: string): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${field} must be an integer from 0 to ${max} (got ${v})`);
 }
 
+const MODE_IDS: Record<PromotionMode, number> = { SWITCHOVER: 1, FAILOVER: 2 };
+
+function writePromotion(w: Writer, p: Promotion): void {
+  w.u32(p.generation, 'promotion.generation').u8(MODE_IDS[p.mode]).u64(p.at, 'promotion.at').str16(p.promotedRegion, 'promotion.promotedRegion');
+  w.pos(p.endOfPrevious, 'promotion.endOfPrevious').u64(p.rpoTime ?? 0, 'promotion.rpoTime').u8(p.lostUnknown === true ? 1 : 0);
+}
+
 /** The bytes of one message, frame header included. Throws RangeError on a value the format cannot hold. */
 export function encodeMessage(m: LinkMessage): Buffer {
   const w = new Writer();
   switch (m.type) {
     case 'hello':
-      w.u16(m.version, 'version').str16(m.token, 'token').str16(m.sender, 'sender');
+      w.u16(m.version, 'version').str16(m.token, 'token').str16(m.sender, 'sender').str16(m.region, 'region');
+      w.u32(m.generation, 'generation').u8(m.probe ? 1 : 0);
       break;
     case 'welcome':
       w.u16(m.version, 'version').pos(m.position, 'position').u32(m.anchor.length, 'anchor.length').u32(m.anchor.crc, 'anchor.crc');
-      w.str16(m.receiver, 'receiver');
+      w.str16(m.receiver, 'receiver').str16(m.region, 'region').u32(m.generation, 'generation');
       break;
     case 'batch':
       w.u64(m.seq, 'seq').pos(m.position, 'position').u64(m.observedAt, 'observedAt');
@@ -209,6 +287,19 @@ export function encodeMessage(m: LinkMessage): Buffer {
       break;
     case 'error':
       w.str16(m.code, 'code').str32(m.message, 'message');
+      break;
+    case 'drain':
+      break;
+    case 'drained':
+      w.pos(m.position, 'position');
+      break;
+    case 'promoted':
+      writePromotion(w, m.promotion);
+      break;
+    case 'refusal':
+      w.str16(m.code, 'code').str32(m.message, 'message').str16(m.region, 'region').u32(m.generation, 'generation');
+      w.u8(m.promotion === undefined ? 0 : 1);
+      if (m.promotion !== undefined) writePromotion(w, m.promotion);
       break;
   }
   return w.frame(MessageType[m.type]);
@@ -229,6 +320,10 @@ class Reader {
 
   private need(n: number, field: string): void {
     if (this.buf.length - this.at < n) throw malformed(`${this.kind} ends inside ${field}`);
+  }
+  u8(field: string): number {
+    this.need(1, field);
+    return this.buf[this.at++]!;
   }
   u16(field: string): number {
     this.need(2, field);
@@ -290,7 +385,15 @@ function decodeBody(type: number, body: Buffer): LinkMessage {
   let m: LinkMessage;
   switch (kind) {
     case 'hello':
-      m = { type: kind, version: r.u16('version'), token: r.str16('token'), sender: r.str16('sender') };
+      m = {
+        type: kind,
+        version: r.u16('version'),
+        token: r.str16('token'),
+        sender: r.str16('sender'),
+        region: r.str16('region'),
+        generation: r.u32('generation'),
+        probe: flag(r.u8('flags'), kind),
+      };
       break;
     case 'welcome':
       m = {
@@ -299,6 +402,8 @@ function decodeBody(type: number, body: Buffer): LinkMessage {
         position: r.pos('position'),
         anchor: { length: r.u32('anchor.length'), crc: r.u32('anchor.crc') },
         receiver: r.str16('receiver'),
+        region: r.str16('region'),
+        generation: r.u32('generation'),
       };
       break;
     case 'batch':
@@ -325,9 +430,49 @@ function decodeBody(type: number, body: Buffer): LinkMessage {
     case 'error':
       m = { type: kind, code: r.str16('code'), message: r.str32('message') };
       break;
+    case 'drain':
+      m = { type: kind };
+      break;
+    case 'drained':
+      m = { type: kind, position: r.pos('position') };
+      break;
+    case 'promoted':
+      m = { type: kind, promotion: readPromotion(r) };
+      break;
+    case 'refusal': {
+      const code = r.str16('code');
+      const message = r.str32('message');
+      const region = r.str16('region');
+      const generation = r.u32('generation');
+      const has = flag(r.u8('promotion flag'), kind);
+      m = { type: kind, code, message, region, generation, promotion: has ? readPromotion(r) : undefined };
+      break;
+    }
   }
   r.end();
   return m;
+}
+
+/** A one-byte flag: 0 or 1, nothing else. */
+function flag(v: number, kind: string): boolean {
+  if (v > 1) throw malformed(`${kind} has flags ${v}; only 0 and 1 are defined`);
+  return v === 1;
+}
+
+function readPromotion(r: Reader): Promotion {
+  const generation = r.u32('promotion.generation');
+  const modeId = r.u8('promotion.mode');
+  const mode = modeId === 1 ? 'SWITCHOVER' : modeId === 2 ? 'FAILOVER' : undefined;
+  if (mode === undefined) throw malformed(`promotion mode ${modeId} is neither 1 (SWITCHOVER) nor 2 (FAILOVER)`);
+  const at = r.u64('promotion.at');
+  const promotedRegion = r.str16('promotion.promotedRegion');
+  const endOfPrevious = r.pos('promotion.endOfPrevious');
+  const rpoTime = r.u64('promotion.rpoTime');
+  const lostUnknown = flag(r.u8('promotion.flags'), 'promotion');
+  const p: Promotion = { generation, mode, at, promotedRegion, endOfPrevious };
+  if (rpoTime !== 0) p.rpoTime = rpoTime;
+  if (lostUnknown) p.lostUnknown = true;
+  return p;
 }
 
 /** One whole message, as a WebSocket delivers it: the frame's length must match exactly. */

@@ -2,16 +2,23 @@
 // sender at a time, welcomes it with the replica's durable position, and hands batches to the
 // applier. It holds the replica directory's lock while it writes there.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { FileDirectoryLock, nodeFileIO, silentLogger, type DirectoryLock, type FileIO, type Logger } from '@tandem-mq/shared-store';
 import { ReplicationError, isReplicationErrorCode, type ReplicationErrorCode } from './errors.js';
 import { ReceiverLag, type Lag } from './lag.js';
-import { describePosition, formatPosition } from './position.js';
-import { DEFAULT_MAX_MESSAGE_SIZE, PROTOCOL_VERSION, WS_SUBPROTOCOL, decodeMessage, encodeMessage, type LinkMessage } from './protocol.js';
+import { LinkServer } from './link-server.js';
+import { describePosition, formatPosition, journalOffset, type Position } from './position.js';
+import {
+  PROTOCOL_VERSION,
+  decodeMessage,
+  encodeMessage,
+  type HelloMessage,
+  type LinkMessage,
+  type Promotion,
+  type RefusalMessage,
+} from './protocol.js';
 import { ReplicaApplier, type ApplierStats } from './replica-applier.js';
 import { ReplicaStore } from './replica-store.js';
 
@@ -45,6 +52,29 @@ export interface ReceiverOptions {
   /** The primary region's client endpoints, reported for the replica role's refusals. */
   primaryEndpoints?: string[];
   now?: () => number;
+  /**
+   * false: no endpoint of its own; the host hands it links with accept() (a broker's replication
+   * endpoint). Default true.
+   */
+  listen?: boolean;
+  /** With `lock: false`: asked before every ack, as the lock's isHeld() would be. */
+  mayConfirm?: () => boolean;
+  /** This side's region and generation, told in the welcome. */
+  region?: string;
+  generation?: number;
+  /** After the token and version check: a refusal for a sender this region must not take (a stale primary). */
+  admit?: (hello: HelloMessage) => RefusalMessage | undefined;
+}
+
+/** Why a drain (the switchover's first half) did not complete. */
+export class DrainError extends Error {
+  constructor(
+    readonly reason: 'no-link' | 'link-lost' | 'timeout' | 'refused',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DrainError';
+  }
 }
 
 export type ReceiverState = 'starting' | 'listening' | 'streaming' | 'failed' | 'stopped';
@@ -53,6 +83,8 @@ export interface ReceiverStats extends ApplierStats {
   linksAccepted: number;
   refusedAuth: number;
   refusedBusy: number;
+  /** Links refused because the sender's region was replaced (a stale primary). */
+  refusedStale: number;
   protocolErrors: number;
   /** Segment bytes that were already in the directory when it was opened. */
   bytesAtOpen: number;
@@ -63,6 +95,8 @@ export interface ReceiverReport {
   counterpart: string | undefined;
   state: ReceiverState;
   position: ReturnType<typeof describePosition>;
+  /** When the primary first saw the last durable record (epoch ms), if known. */
+  observedAt: number | undefined;
   lag: Lag;
   lastContactAt: number | undefined;
   primaryEndpoints: string[];
@@ -76,6 +110,8 @@ interface Session {
   sender: string | undefined;
   streaming: boolean;
   lastHeard: number;
+  /** Set while a drain waits for the sender's `drained`. */
+  onDrained?: ((position: Position) => void) | undefined;
 }
 
 export class ReplicationReceiver {
@@ -89,13 +125,15 @@ export class ReplicationReceiver {
   private readonly now: () => number;
   private readonly lock: DirectoryLock | undefined;
   private readonly name: string;
-  private readonly counters = { linksAccepted: 0, refusedAuth: 0, refusedBusy: 0, protocolErrors: 0 };
+  private readonly counters = { linksAccepted: 0, refusedAuth: 0, refusedBusy: 0, refusedStale: 0, protocolErrors: 0 };
   private readonly tokenDigest: Buffer;
-  private server: http.Server | https.Server | undefined;
-  private wss: WebSocketServer | undefined;
+  private server: LinkServer | undefined;
+  private readonly sessions = new Set<Session>();
   private active: Session | undefined;
   private current: ReceiverState = 'stopped';
   private storeFailed = false;
+  /** Set by freeze(): nothing more is applied, and no sender is taken. */
+  private frozen = false;
   private lastError: ReplicationError | undefined;
   private lastContactAt: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -108,10 +146,11 @@ export class ReplicationReceiver {
     const io = options.io ?? nodeFileIO;
     this.store = new ReplicaStore({ dir: options.dir, io, logger: this.logger, now: this.now });
     this.lock = options.lock === false ? undefined : (options.lock ?? new FileDirectoryLock({ dataDir: options.dir, logger: this.logger }));
+    const mayConfirm = this.lock === undefined ? options.mayConfirm : () => this.lock!.isHeld();
     this.applier = new ReplicaApplier(this.store, {
       logger: this.logger,
       now: this.now,
-      ...(this.lock === undefined ? {} : { mayConfirm: () => this.lock!.isHeld() }),
+      ...(mayConfirm === undefined ? {} : { mayConfirm }),
       onFailure: (error) => this.onStoreFailure(error),
     });
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -121,8 +160,17 @@ export class ReplicationReceiver {
     return this.current;
   }
 
-  /** Takes the lock, opens the replica directory and listens. Resolves with the bound address. */
+  /**
+   * Takes the lock, opens the replica directory and listens. Resolves with the bound address, or
+   * undefined without an endpoint of its own (`listen: false`).
+   */
   async start(): Promise<AddressInfo> {
+    const address = await this.open();
+    return address!;
+  }
+
+  /** start(), for a host whose endpoint hands over links: resolves without an address. */
+  async open(): Promise<AddressInfo | undefined> {
     this.current = 'starting';
     if (this.lock !== undefined) {
       this.logger.info({ event: 'replication.lock-acquiring', dir: this.options.dir }, 'taking the replica directory lock');
@@ -133,36 +181,86 @@ export class ReplicationReceiver {
     try {
       const position = await this.store.open();
       this.logger.info({ event: 'replication.replica-opened', dir: this.options.dir, position: formatPosition(position) }, `replica directory at ${formatPosition(position)}`);
-      const server = this.options.tls === undefined ? http.createServer() : https.createServer({ ...this.options.tls });
-      server.on('request', (_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('this endpoint speaks the Tandem MQ replication protocol over WebSocket\n');
-      });
-      this.wss = new WebSocketServer({
-        server,
-        path: this.options.path ?? '/replication',
-        perMessageDeflate: false,
-        maxPayload: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_SIZE,
-        handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
-      });
-      this.wss.on('connection', (ws, req) => this.onConnection(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      this.server = server;
+      let address: AddressInfo | undefined;
+      if (this.options.listen !== false) {
+        const server = new LinkServer(
+          {
+            host: this.options.host ?? '127.0.0.1',
+            port: this.options.port ?? 0,
+            path: this.options.path ?? '/replication',
+            ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
+            ...(this.options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.options.maxMessageBytes }),
+          },
+          (ws, peer) => this.accept(ws, peer),
+        );
+        address = await server.listen();
+        this.server = server;
+      }
       this.current = 'listening';
       this.idleTimer = setInterval(() => this.checkIdle(), 1000);
       this.idleTimer.unref();
-      return server.address() as AddressInfo;
+      return address;
     } catch (error) {
       await this.store.close();
       await this.lock?.release().catch(() => undefined);
       this.current = 'failed';
       throw error;
     }
+  }
+
+  /** Whether a sender is streaming to this receiver now. */
+  get linked(): boolean {
+    return this.active?.streaming === true;
+  }
+
+  /**
+   * The switchover's first half: asks the connected sender to stop its primary and ship its last
+   * bytes, then waits until they are durable here. Resolves with that position; rejects with a
+   * DrainError (no sender, the link lost, or too slow: then the link is cut, so the primary
+   * learns the switchover was abandoned when it reconnects and is welcomed again).
+   */
+  async requestDrain(timeoutMs: number): Promise<Position> {
+    const session = this.active;
+    if (session === undefined || !session.streaming) throw new DrainError('no-link', 'no primary is connected to this replica');
+    const deadline = this.now() + timeoutMs;
+    const drained = new Promise<Position>((resolve, reject) => {
+      session.onDrained = resolve;
+      session.ws.once('close', () => reject(new DrainError('link-lost', 'the link to the primary was lost during the switchover')));
+      const timer = setTimeout(() => reject(new DrainError('timeout', `the primary did not finish draining within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    this.send(session, { type: 'drain' });
+    this.logger.info({ event: 'replication.drain-requested', peer: session.peer }, 'asked the primary to drain');
+    try {
+      const end = await drained;
+      for (;;) {
+        await this.applier.idle();
+        if (journalOffset(this.store.durable) >= journalOffset(end)) return end;
+        if (this.active !== session) throw new DrainError('link-lost', 'the link to the primary was lost during the switchover');
+        if (this.now() > deadline) throw new DrainError('timeout', `the replica did not hold ${formatPosition(end)} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } catch (error) {
+      session.onDrained = undefined;
+      if (!(error instanceof DrainError) || error.reason !== 'link-lost') session.ws.close(1011, 'switchover abandoned');
+      throw error;
+    }
+  }
+
+  /**
+   * Stops applying (a promotion is under way): what was received is applied first, then the
+   * position is final. Resolves with it and the observedAt of its last record.
+   */
+  async freeze(): Promise<{ position: Position; observedAt: number | undefined }> {
+    this.frozen = true;
+    await this.applier.idle();
+    return { position: this.store.durable, observedAt: this.store.durableObservedAt };
+  }
+
+  /** Tells the connected sender, if any, that this replica is primary now. */
+  sendPromoted(promotion: Promotion): void {
+    const session = this.active;
+    if (session !== undefined) this.send(session, { type: 'promoted', promotion });
   }
 
   async stop(): Promise<void> {
@@ -179,6 +277,7 @@ export class ReplicationReceiver {
       counterpart: this.active === undefined ? undefined : `${this.active.sender ?? 'unknown'} at ${this.active.peer}`,
       state: this.current,
       position: describePosition(durable),
+      observedAt: this.store.durableObservedAt,
       lag: this.lag.lag(durable, this.now()),
       lastContactAt: this.lastContactAt,
       primaryEndpoints: [...(this.options.primaryEndpoints ?? [])],
@@ -189,8 +288,14 @@ export class ReplicationReceiver {
 
   // ------------------------------------------------------------------ links
 
-  private onConnection(ws: WebSocket, peer: string): void {
+  /** Takes a link from an endpoint: the receiver's own, or its host's. */
+  accept(ws: WebSocket, peer: string): void {
+    if (this.current !== 'listening' && this.current !== 'streaming') {
+      ws.close(1013, 'the receiver is not running');
+      return;
+    }
     const session: Session = { ws, peer, sender: undefined, streaming: false, lastHeard: this.now() };
+    this.sessions.add(session);
     const helloTimer = setTimeout(() => {
       if (session.sender === undefined) this.refuse(session, 'TANDEM_ERR_REPLICATION_PROTOCOL', 'no hello in time');
     }, this.options.helloTimeoutMs ?? 10_000);
@@ -216,6 +321,7 @@ export class ReplicationReceiver {
     ws.on('error', (error) => this.logger.warn({ event: 'replication.link-error', peer, err: error.message }, `replication link error: ${error.message}`));
     ws.on('close', () => {
       clearTimeout(helloTimer);
+      this.sessions.delete(session);
       if (this.active === session) {
         this.active = undefined;
         this.applier.endLink();
@@ -240,7 +346,23 @@ export class ReplicationReceiver {
       this.counters.protocolErrors++;
       return this.refuse(session, 'TANDEM_ERR_REPLICATION_PROTOCOL', `this receiver speaks version ${PROTOCOL_VERSION}, the sender ${m.version}`);
     }
-    if (this.current !== 'listening' || this.active !== undefined) {
+    const refusal = this.options.admit?.(m);
+    if (refusal !== undefined) {
+      this.counters.refusedStale++;
+      this.logger.warn({ event: 'replication.stale-refused', peer: session.peer, sender: m.sender, region: m.region, generation: m.generation }, refusal.message);
+      this.send(session, refusal);
+      session.ws.close(1008, refusal.code);
+      setTimeout(() => session.ws.terminate(), 2000).unref();
+      return;
+    }
+    if (m.probe) {
+      // A broker about to serve as primary asks who answers: a replica, so it may.
+      const anchor = { length: 0, crc: 0 };
+      this.send(session, { type: 'welcome', version: PROTOCOL_VERSION, position: this.store.durable, anchor, receiver: this.name, ...this.identity() });
+      session.ws.close(1000, 'probe answered');
+      return;
+    }
+    if (this.current !== 'listening' || this.active !== undefined || this.frozen) {
       this.counters.refusedBusy++;
       const holder = this.active === undefined ? this.current : `${this.active.sender} at ${this.active.peer}`;
       this.logger.info({ event: 'replication.link-busy', peer: session.peer, sender: m.sender, holder }, 'refused a second sender');
@@ -275,16 +397,29 @@ export class ReplicationReceiver {
     }
     if (session.ws.readyState !== WebSocket.OPEN) return;
     this.applier.beginLink((out) => this.send(session, out));
-    this.send(session, { type: 'welcome', version: PROTOCOL_VERSION, position, anchor, receiver: this.name });
+    this.send(session, { type: 'welcome', version: PROTOCOL_VERSION, position, anchor, receiver: this.name, ...this.identity() });
     this.logger.info({ event: 'replication.link-up', peer: session.peer, sender: m.sender, position: formatPosition(position) }, `receiving from ${m.sender} at ${formatPosition(position)}`);
+  }
+
+  private identity(): { region: string; generation: number } {
+    return { region: this.options.region ?? '', generation: this.options.generation ?? 0 };
   }
 
   private onStreamMessage(session: Session, m: LinkMessage): void {
     if (this.active !== session || !session.streaming) return;
     this.lastContactAt = this.now();
     switch (m.type) {
+      case 'drained': {
+        const done = session.onDrained;
+        session.onDrained = undefined;
+        this.logger.info({ event: 'replication.drained', peer: session.peer, position: formatPosition(m.position) }, `the primary drained to ${formatPosition(m.position)}`);
+        if (done === undefined) return this.refuse(session, 'TANDEM_ERR_REPLICATION_PROTOCOL', 'drained without a drain');
+        done(m.position);
+        return;
+      }
       case 'batch':
       case 'segment-deleted':
+        if (this.frozen) return;
         return this.applier.receive(m);
       case 'status':
         return this.lag.onStatus(m, this.now());
@@ -346,18 +481,14 @@ export class ReplicationReceiver {
   private async shutdown(releaseLock = true): Promise<void> {
     if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
     this.idleTimer = undefined;
-    const wss = this.wss;
     const server = this.server;
-    this.wss = undefined;
     this.server = undefined;
-    for (const client of wss?.clients ?? []) client.close(1001, 'receiver stopping');
+    for (const session of this.sessions) session.ws.close(1001, 'receiver stopping');
     this.applier.endLink();
-    if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
-    for (const client of wss?.clients ?? []) client.terminate();
-    if (server !== undefined) {
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await server?.close();
+    for (const session of this.sessions) session.ws.terminate();
+    this.sessions.clear();
+    this.active = undefined;
     await this.applier.idle().catch(() => undefined);
     await this.store.close();
     if (releaseLock) await this.lock?.release().catch(() => undefined);

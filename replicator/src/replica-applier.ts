@@ -113,7 +113,7 @@ export class ReplicaApplier {
           const verdict = this.judge(m);
           if (verdict === 'apply') {
             const batch = m as BatchMessage;
-            await this.store.write(batch.position, batch.bytes);
+            await this.store.write(batch.position, batch.bytes, batch.observedAt);
             this.stats.batchesApplied++;
             this.stats.recordsApplied += batch.records;
             this.stats.bytesApplied += batch.bytes.length;

@@ -37,6 +37,8 @@ export class ReplicaStore {
   private readonly cursor: Cursor;
   private applied: Position = START;
   private durablePos: Position = START;
+  private appliedObservedAt: number | undefined;
+  private durableObservedAtValue: number | undefined;
   /** The segment being appended to. */
   private current: { segment: number; handle: FileHandleIO } | undefined;
   /** Handles written since the last sync (the current one and any just finished). */
@@ -65,6 +67,11 @@ export class ReplicaStore {
     return { ...this.applied };
   }
 
+  /** When the primary first saw the last durable record (its clock), if known: the RPO time. */
+  get durableObservedAt(): number | undefined {
+    return this.durableObservedAtValue;
+  }
+
   get isOpen(): boolean {
     return this.opened;
   }
@@ -73,7 +80,8 @@ export class ReplicaStore {
   async open(): Promise<Position> {
     await this.close();
     await this.io.mkdir(this.dir);
-    const stored = await this.cursor.read();
+    const full = await this.cursor.readFull();
+    const stored = full?.position;
     const files = await this.segments();
     let changed = false;
     if (stored === undefined) {
@@ -119,6 +127,7 @@ export class ReplicaStore {
     const position = stored ?? START;
     this.applied = { ...position };
     this.durablePos = { ...position };
+    this.appliedObservedAt = this.durableObservedAtValue = full?.observedAt;
     this.bytesAtOpen = files.filter((f) => f.first < position.segment).reduce((sum, f) => sum + f.size, 0) + position.offset;
     this.opened = true;
     return this.durable;
@@ -128,7 +137,7 @@ export class ReplicaStore {
    * Writes bytes at the receiver's position: the rest of the current segment, or (offset 0) a new
    * segment file. The caller has checked that `position` follows on.
    */
-  async write(position: Position, bytes: Buffer): Promise<void> {
+  async write(position: Position, bytes: Buffer, observedAt?: number): Promise<void> {
     if (position.offset === 0) {
       if (this.current !== undefined) this.retiring.push(this.current.handle);
       this.current = { segment: position.segment, handle: await this.create(position.segment) };
@@ -140,6 +149,7 @@ export class ReplicaStore {
     await writeFully(this.current.handle, bytes, position.offset);
     this.dirty.add(this.current.handle);
     this.applied = { segment: position.segment, offset: position.offset + bytes.length };
+    if (observedAt !== undefined) this.appliedObservedAt = observedAt;
   }
 
   /** The anchor of the durable position, for the welcome (see anchor.ts). */
@@ -157,8 +167,9 @@ export class ReplicaStore {
       this.namesChanged = false;
     }
     for (const handle of this.retiring.splice(0)) await handle.close().catch(() => undefined);
-    await this.cursor.write(this.applied);
+    await this.cursor.write(this.applied, this.appliedObservedAt);
     this.durablePos = { ...this.applied };
+    this.durableObservedAtValue = this.appliedObservedAt;
     return this.durable;
   }
 
@@ -169,7 +180,7 @@ export class ReplicaStore {
   async deleteBelow(below: number): Promise<number> {
     if (this.applied.segment < below) {
       const moved = { segment: below, offset: 0 };
-      await this.cursor.write(moved);
+      await this.cursor.write(moved, this.appliedObservedAt);
       this.applied = moved;
       this.durablePos = { ...moved };
       if (this.current !== undefined) this.retiring.push(this.current.handle);

@@ -22,20 +22,39 @@ import {
   PROTOCOL_VERSION,
   decodeMessage,
   type LinkMessage,
+  type Promotion,
+  type RefusalMessage,
   type ResendMessage,
   type WelcomeMessage,
 } from './protocol.js';
 import { checkAnchor } from './anchor.js';
-import { readJournalEnd } from './journal-dir.js';
+import { journalEndPosition, readJournalEnd } from './journal-dir.js';
 import { OutboundLink, openLinkSocket, type LinkTlsOptions } from './outbound-link.js';
 import type { TailEvent } from './tailer.js';
 
 export interface SenderOptions {
   /** The primary's data directory (read only). */
   dir: string;
-  /** ws:// or wss:// URL of the receiver. */
-  url: string;
+  /** ws:// or wss:// URL of the receiver; with several, each attempt tries the next one. */
+  url: string | readonly string[];
   token: string;
+  /** The primary's region and generation, told in the hello (generation 0: no region state). */
+  region?: string;
+  generation?: number;
+  /**
+   * A switchover: the receiver asked the primary to drain. The host stops client traffic and
+   * closes its store cleanly; once this resolves the sender ships the journal's last bytes and
+   * says `drained`. Without it a drain is refused.
+   */
+  onDrain?: () => Promise<void>;
+  /** After a drain, the receiver welcomed this sender again without promoting: the switchover was abandoned. */
+  onDrainAbandoned?: () => void;
+  /**
+   * The counterpart is a newer primary: it said `promoted`, or refused this sender as a stale
+   * primary. The promotion says where this region's data ends; undefined when it was not told.
+   * The sender has stopped by then.
+   */
+  onReplaced?: (promotion: Promotion | undefined, refusal: RefusalMessage | undefined) => void;
   tls?: LinkTlsOptions;
   /** How the receiver's logs name us; default host:pid. */
   name?: string;
@@ -55,7 +74,16 @@ export interface SenderOptions {
   maxMessageBytes?: number;
 }
 
-export type SenderState = 'connecting' | 'handshaking' | 'streaming' | 'waiting' | 'refused' | 'stopped';
+export type SenderState =
+  | 'connecting'
+  | 'handshaking'
+  | 'streaming'
+  | 'waiting'
+  | 'draining'
+  | 'drained'
+  | 'refused'
+  | 'replaced'
+  | 'stopped';
 
 export interface SenderStats {
   linksOpened: number;
@@ -72,6 +100,8 @@ export interface SenderReport {
   role: 'primary';
   counterpart: string;
   receiver: string | undefined;
+  /** The receiver's region and generation from its welcome. */
+  receiverRegion: string | undefined;
   state: SenderState;
   /** The receiver's durable position as last acknowledged. */
   position: ReturnType<typeof describePosition>;
@@ -105,7 +135,12 @@ export class ReplicationSender {
   private readonly name: string;
   private acked: Position = START;
   private receiverName: string | undefined;
+  private receiverRegion: string | undefined;
   private lastError: ReplicationError | undefined;
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
+  /** Set from a drain request until the switchover ends either way. */
+  private drain: 'draining' | 'drained' | undefined;
   /** The primary's end as last seen while no link was streaming (a streaming link's tailer tracks it then). */
   private head = 0;
   /** Since when the primary has had bytes the replica lacks, while no link is streaming. */
@@ -121,12 +156,38 @@ export class ReplicationSender {
     this.logger = options.logger ?? silentLogger();
     this.io = options.io ?? nodeFileIO;
     this.name = options.name ?? `${hostname()}:${process.pid}`;
+    this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (this.urls.length === 0) throw new RangeError('a sender needs at least one receiver URL');
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random);
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 
   get state(): SenderState {
     return this.current;
+  }
+
+  /** The URL tried last (or streaming now). */
+  get url(): string {
+    return this.urls[this.urlIndex]!;
+  }
+
+  /**
+   * Waits until the receiver has acknowledged everything up to the journal's end as it is now
+   * (after a clean close, the last bytes), or the time is up; resolves whether it got there.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const end = journalOffset(await journalEndPosition(this.options.dir, this.io));
+    const deadline = this.timers.now() + timeoutMs;
+    while (journalOffset(this.acked) < end) {
+      if (this.timers.now() >= deadline || !this.linked) return false;
+      await new Promise<void>((resolve) => this.timers.setTimeout(resolve, 5));
+    }
+    return true;
+  }
+
+  /** Whether a receiver has welcomed this sender on the current link. */
+  get linked(): boolean {
+    return this.link?.streaming === true && this.receiverName !== undefined;
   }
 
   start(): void {
@@ -138,7 +199,11 @@ export class ReplicationSender {
 
   /** Closes the link and stops; nothing more is sent. */
   async stop(): Promise<void> {
-    if (this.current === 'stopped' || this.current === 'refused') return;
+    if (this.current === 'stopped' || this.current === 'refused' || this.current === 'replaced') {
+      this.halt();
+      await this.endLink(1000, 'replicator stopping');
+      return;
+    }
     this.setState('stopped');
     this.halt();
     await this.endLink(1000, 'replicator stopping');
@@ -164,8 +229,9 @@ export class ReplicationSender {
     const problem = link?.problem ?? this.lastError;
     return {
       role: 'primary',
-      counterpart: this.options.url,
+      counterpart: this.url,
       receiver: this.receiverName,
+      receiverRegion: this.receiverRegion,
       state: this.current,
       position: describePosition(this.acked),
       readPosition: describePosition(readPosition),
@@ -179,8 +245,9 @@ export class ReplicationSender {
   // ------------------------------------------------------------------ the connection
 
   private connect(): void {
-    this.setState('connecting');
-    const ws = openLinkSocket(this.options.url, this.options.tls ?? {}, {
+    this.setState(this.drain ?? 'connecting');
+    const url = this.url;
+    const ws = openLinkSocket(url, this.options.tls ?? {}, {
       maxPayload: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_SIZE,
       handshakeTimeout: this.options.idleTimeoutMs ?? 10_000,
     });
@@ -200,9 +267,17 @@ export class ReplicationSender {
     this.link = link;
     ws.on('open', () => {
       this.stats.linksOpened++;
-      this.setState('handshaking');
+      this.setState(this.drain ?? 'handshaking');
       link.lastHeard = this.timers.now();
-      link.send({ type: 'hello', version: PROTOCOL_VERSION, token: this.options.token, sender: this.name });
+      link.send({
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        token: this.options.token,
+        sender: this.name,
+        region: this.options.region ?? '',
+        generation: this.options.generation ?? 0,
+        probe: false,
+      });
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       link.lastHeard = this.timers.now();
@@ -218,13 +293,15 @@ export class ReplicationSender {
     });
     ws.on('pong', () => (link.lastHeard = this.timers.now()));
     ws.on('error', (error) => {
-      this.logger.warn({ event: 'replication.link-error', url: this.options.url, err: error.message }, `replication link error: ${error.message}`);
+      this.logger.warn({ event: 'replication.link-error', url, err: error.message }, `replication link error: ${error.message}`);
     });
     ws.on('close', (code, reason) => {
       const wasStreaming = link.streaming;
       void this.teardown(link);
       if (this.link === link) this.link = undefined;
-      if (this.current === 'stopped' || this.current === 'refused') return;
+      if (this.current === 'stopped' || this.current === 'refused' || this.current === 'replaced') return;
+      // The next attempt tries the next URL: only the counterpart's active broker answers.
+      if (!wasStreaming) this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       this.logger.info(
         { event: 'replication.link-closed', code, reason: reason.toString(), position: formatPosition(this.acked), wasStreaming },
         'replication link closed',
@@ -235,11 +312,11 @@ export class ReplicationSender {
 
   private scheduleReconnect(): void {
     if (this.reconnectTimer !== undefined) return;
-    this.setState('waiting');
+    this.setState(this.drain ?? 'waiting');
     const delay = this.backoff.next();
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.current === 'waiting') this.connect();
+      if (this.current === 'waiting' || this.current === 'draining' || this.current === 'drained') this.connect();
     }, delay);
   }
 
@@ -258,6 +335,14 @@ export class ReplicationSender {
         return this.onResend(link, m);
       case 'error':
         return this.onRefusal(link, m.code, m.message);
+      case 'refusal':
+        return this.onRoleRefusal(link, m);
+      case 'drain':
+        if (!link.streaming) return this.protocolError(link, unexpected('drain before welcome'));
+        return void this.onDrainRequest(link);
+      case 'promoted':
+        if (!link.streaming) return this.protocolError(link, unexpected('promoted before welcome'));
+        return this.replaced(m.promotion, undefined);
       default:
         return this.protocolError(link, unexpected(`a ${m.type} message from the receiver`));
     }
@@ -266,6 +351,8 @@ export class ReplicationSender {
   private async onWelcome(link: OutboundLink, welcome: WelcomeMessage): Promise<void> {
     const { position, receiver, version } = welcome;
     if (link.streaming) return this.protocolError(link, unexpected('a second welcome'));
+    // A drain left over from an earlier link (not one asked for on this link while it settles).
+    const drainBefore = this.drain !== undefined;
     if (version !== PROTOCOL_VERSION) {
       return this.protocolError(link, new ReplicationError('TANDEM_ERR_REPLICATION_PROTOCOL', `the receiver speaks version ${version}, this sender ${PROTOCOL_VERSION}`));
     }
@@ -281,13 +368,74 @@ export class ReplicationSender {
     }
     if (!link.open) return;
     this.receiverName = receiver;
+    this.receiverRegion = welcome.region;
     this.acked = { ...position };
     this.lastError = undefined;
     this.backoff.reset();
     this.setState('streaming');
-    this.logger.info({ event: 'replication.link-up', receiver, position: formatPosition(position), url: this.options.url }, `shipping to ${receiver} from ${formatPosition(position)}`);
+    this.logger.info({ event: 'replication.link-up', receiver, position: formatPosition(position), url: this.url }, `shipping to ${receiver} from ${formatPosition(position)}`);
+    if (drainBefore && this.drain !== undefined) {
+      // Welcomed as before after a drain: the replica was not promoted, so the switchover is off.
+      this.drain = undefined;
+      this.logger.warn({ event: 'replication.drain-abandoned', receiver }, 'the replica welcomed this primary again without promoting: the switchover was abandoned');
+      this.options.onDrainAbandoned?.();
+    }
     link.startAt(position, 1, this.behindSince);
     this.behindSince = undefined;
+  }
+
+  /** A switchover asked for by the replica: the host stops serving, then the last bytes go out. */
+  private async onDrainRequest(link: OutboundLink): Promise<void> {
+    if (this.options.onDrain === undefined) {
+      return this.protocolError(link, new ReplicationError('TANDEM_ERR_REPLICATION_PROTOCOL', 'this sender has no broker to drain (a standalone replicator)'));
+    }
+    if (this.drain !== undefined) return;
+    this.drain = 'draining';
+    this.setState('draining');
+    this.logger.info({ event: 'replication.draining' }, 'the replica asked for a switchover: draining');
+    try {
+      await this.options.onDrain();
+      const end = await journalEndPosition(this.options.dir, this.io);
+      // Everything up to the end goes out before `drained`: the link keeps messages in order.
+      while (link.open && link.readPosition !== undefined && journalOffset(link.readPosition) < journalOffset(end)) {
+        await new Promise<void>((resolve) => this.timers.setTimeout(resolve, 2));
+      }
+      if (!link.open || this.drain !== 'draining') return;
+      this.drain = 'drained';
+      this.setState('drained');
+      link.send({ type: 'drained', position: end });
+      this.logger.info({ event: 'replication.drained', position: formatPosition(end) }, `drained: everything up to ${formatPosition(end)} is sent`);
+    } catch (error) {
+      this.logger.error({ event: 'replication.drain-failed', err: (error as Error).message }, `draining failed: ${(error as Error).message}`);
+      if (link.open) link.ws.close(1011, 'drain failed');
+    }
+  }
+
+  /** A primary answered (or a newer replica refused us): a newer generation means we were replaced. */
+  private onRoleRefusal(link: OutboundLink, m: RefusalMessage): void {
+    const mine = this.options.generation ?? 0;
+    if (m.generation > mine && (m.code === 'TANDEM_ERR_REPLICATION_NOT_REPLICA' || m.code === 'TANDEM_ERR_REPLICATION_STALE_PRIMARY')) {
+      return this.replaced(m.promotion, m);
+    }
+    this.lastError = new ReplicationError(isReplicationErrorCode(m.code) ? m.code : 'TANDEM_ERR_REPLICATION_PROTOCOL', `${this.url} refused the link: ${m.message}`);
+    this.logger.warn(
+      { event: 'replication.refused', code: m.code, url: this.url, region: m.region, generation: m.generation },
+      `${this.url} refused the link (${m.code}, region ${m.region} generation ${m.generation}); trying again later`,
+    );
+    link.ws.close(1000, 'refused');
+  }
+
+  private replaced(promotion: Promotion | undefined, refusal: RefusalMessage | undefined): void {
+    this.logger.warn(
+      { event: 'replication.replaced', generation: promotion?.generation ?? refusal?.generation, region: promotion?.promotedRegion ?? refusal?.region },
+      'the counterpart region is primary at a newer generation: this region was replaced',
+    );
+    this.drain = undefined;
+    this.setState('replaced');
+    this.halt();
+    void this.endLink(1000, 'replaced');
+    this.resolveFinished(undefined);
+    this.options.onReplaced?.(promotion, refusal);
   }
 
   /** A failure no reconnect can cure: tell the receiver, stop, and report it. */
@@ -316,9 +464,9 @@ export class ReplicationSender {
     const error = new ReplicationError(known, `the receiver refused the link: ${code}: ${message}`);
     this.lastError = error;
     if (known === 'TANDEM_ERR_REPLICATION_BUSY') {
-      this.logger.info({ event: 'replication.link-busy', code, url: this.options.url }, 'the receiver already has a sender; trying again later');
+      this.logger.info({ event: 'replication.link-busy', code, url: this.url }, 'the receiver already has a sender; trying again later');
     } else {
-      this.logger.error({ event: 'replication.refused', code, url: this.options.url }, error.message);
+      this.logger.error({ event: 'replication.refused', code, url: this.url }, error.message);
     }
     if (ReplicationErrors[known].fatal) {
       this.setState('refused');
@@ -362,7 +510,7 @@ export class ReplicationSender {
   private tick(): void {
     this.ticker = this.timers.setTimeout(() => {
       void this.statusNow().finally(() => {
-        if (this.current !== 'stopped' && this.current !== 'refused') this.tick();
+        if (this.current !== 'stopped' && this.current !== 'refused' && this.current !== 'replaced') this.tick();
       });
     }, this.options.statusIntervalMs ?? 250);
   }
@@ -402,7 +550,7 @@ export class ReplicationSender {
           link.ws.ping();
         }
       }
-      if (this.current !== 'stopped' && this.current !== 'refused') this.beat();
+      if (this.current !== 'stopped' && this.current !== 'refused' && this.current !== 'replaced') this.beat();
     }, this.options.heartbeatMs ?? 1000);
   }
 

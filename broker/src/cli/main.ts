@@ -11,6 +11,8 @@ import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { BrokerError } from '../errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.js';
 import { runPair } from './pair.js';
+import { runPromote } from './promote.js';
+import { runReplicationCommand } from '@tandem-mq/replicator';
 
 const HELP = `Usage: tandem <command> [options]
 
@@ -19,6 +21,10 @@ Commands:
                     holds the lock on its data directory, standby otherwise
   pair              Run the local pair: broker-1 and broker-2 on one data
                     directory; prints the failover URI for clients
+  promote           Promote the replica region: --mode switchover|failover
+                    --admin URL (see tandem promote --help)
+  replicator        The standalone link sender (tandem replicator --help)
+  receiver          The standalone link receiver (tandem receiver --help)
 
 Options for "tandem broker":
   --config FILE     YAML (.yaml, .yml) or JSON (.json) config file; relative
@@ -159,6 +165,12 @@ async function main(argv: string[]): Promise<number> {
       return runBroker(rest);
     case 'pair':
       return runPair(rest, { help: HELP, version: version() });
+    case 'promote':
+      return runPromote(rest);
+    case 'replicator':
+    case 'receiver':
+      // Their own exit codes; pino's last lines are flushed by main's exit below.
+      return runReplicationCommand([command, ...rest]);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

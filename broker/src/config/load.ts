@@ -37,6 +37,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Broke
     where = file;
   }
   const { config, issues } = validateConfig(raw, baseDir);
+  if (issues.length === 0) await readTokenFile(config, options.readText ?? ((p) => readFile(p, 'utf8')), issues);
   if (issues.length > 0) throw invalid(issues, `in ${where}`);
   applyFlags(config, options.flags ?? {}, cwd);
   return config;
@@ -80,6 +81,18 @@ function parseYaml(file: string, source: string): unknown {
     throw new BrokerError('TANDEM_ERR_CONFIG_UNREADABLE', `cannot parse ${file}${at}: ${reason}`, { cause: first });
   }
   return doc.toJS() ?? {};
+}
+
+/** replication.tokenFile: the token is the file's text, trimmed; an empty or unreadable file is named. */
+async function readTokenFile(config: BrokerConfig, readText: (path: string) => Promise<string>, issues: Issue[]): Promise<void> {
+  const file = config.replication?.tokenFile;
+  if (config.replication === undefined || file === undefined) return;
+  try {
+    config.replication.token = (await readText(file)).trim();
+    if (config.replication.token === '') issues.push({ path: 'replication.tokenFile', message: `${file} is empty` });
+  } catch (cause) {
+    issues.push({ path: 'replication.tokenFile', message: `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}` });
+  }
 }
 
 function applyFlags(config: BrokerConfig, flags: ConfigFlags, cwd: string): void {

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_LOCK_SETTINGS, MIN_LEASE_MS, MIN_RENEW_INTERVAL_MS, type LockSettings, type StorageMode } from '@tandem-mq/shared-store';
 import { DEFAULT_DEAD_LETTER_POLICY, DEFAULT_REDELIVERY_POLICY, type RedeliveryPolicy } from '../core/policies.js';
 import { DEFAULT_STOMP_LIMITS } from '../protocol/stomp/frame.js';
+import { replication, type ReplicationConfig } from './replication.js';
 import {
   boolean,
   field,
@@ -104,7 +105,11 @@ export interface BrokerConfig {
   deadLetter: DeadLetterConfig;
   ha: HaConfig;
   log: { level: LogLevel };
+  /** Absent: no cross-region replication; the broker serves as today. */
+  replication?: ReplicationConfig;
 }
+
+export type { ReplicationConfig };
 
 const LOCALHOST = '127.0.0.1';
 const MAX_TIMER_MS = 2_147_483_647; // the largest delay setTimeout honours
@@ -134,6 +139,7 @@ export function defaultConfig(): BrokerConfig {
 
 const TOP_KEYS = [
   'dataDir', 'mode', 'journal', 'stomp', 'websocket', 'tls', 'admin', 'limits', 'heartbeat', 'redelivery', 'deadLetter', 'ha', 'log',
+  'replication',
 ] as const;
 
 const host = matching((v) => v.length > 0 && !/\s/.test(v), 'a host name or IP address');
@@ -323,5 +329,7 @@ export function validateConfig(raw: unknown, baseDir: string): { config: BrokerC
     log: { level: field(logSection, 'level', 'log', oneOf(LOG_LEVELS), d.log.level, issues) },
   };
   if (tlsConfig !== undefined) config.tls = tlsConfig;
+  const replicationConfig = replication(m['replication'], baseDir, issues);
+  if (replicationConfig !== undefined) config.replication = replicationConfig;
   return { config, issues };
 }

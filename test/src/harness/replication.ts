@@ -142,6 +142,7 @@ export class TcpRelay {
   readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private flipArmed = false;
+  private blocked = false;
   flipped = 0;
   connections = 0;
 
@@ -171,6 +172,16 @@ export class TcpRelay {
     this.sockets.clear();
   }
 
+  /** Cuts every connection and refuses new ones until unblock(): a link down for good. */
+  block(): void {
+    this.blocked = true;
+    this.cut();
+  }
+
+  unblock(): void {
+    this.blocked = false;
+  }
+
   /** The next binary frame of at least 200 bytes from the client gets one bit flipped near its end. */
   flipOnce(): void {
     this.flipArmed = true;
@@ -182,6 +193,10 @@ export class TcpRelay {
   }
 
   private onClient(client: net.Socket): void {
+    if (this.blocked) {
+      client.destroy();
+      return;
+    }
     this.connections++;
     const upstream = net.connect(this.target, '127.0.0.1');
     this.sockets.add(client);

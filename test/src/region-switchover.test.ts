@@ -1,0 +1,124 @@
+// SWITCHOVER under steady load: a failover-client producer (receipted persistent sends) and consumer
+// (client-individual acks), both given every endpoint of both regions, keep going while the replica
+// region is promoted. Nothing receipted is lost, nothing is stored twice or delivered again after
+// its confirmed ACK, the roles are reversed on both sides, and replication then flows back.
+import { expect } from 'chai';
+import { FailoverClient, type FailoverClientError, type Message } from '@tandem-mq/failover-client';
+import { releaseClients, trackCloser } from './harness/cleanup-registry.js';
+import { uniqueName } from './harness/names.js';
+import { journalDifference } from './harness/replication.js';
+import { PRIMARY, REPLICA, RegionTopology } from './harness/region.js';
+import { waitFor } from './harness/wait.js';
+
+describe('regions: SWITCHOVER under steady load', function () {
+  this.timeout(120000);
+  let topology: RegionTopology | undefined;
+
+  afterEach(async function () {
+    releaseClients();
+    if (topology === undefined) return;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${topology.tails()}\n`);
+    await topology.killAll();
+    topology = undefined;
+  });
+
+  it('loses nothing, duplicates nothing, reverses the roles and replicates the other way', async function () {
+    topology = await RegionTopology.create(1);
+    const [a] = topology.primary.members;
+    const [b] = topology.replica.members;
+    await b!.start();
+    await a!.start();
+    await b!.waitForView('receiving', (v) => v.state === 'receiving');
+    const queue = `/queue/${uniqueName('switchover')}`;
+    const producer = new FailoverClient(topology.failoverUri());
+    const consumer = new FailoverClient(topology.failoverUri());
+    trackCloser(() => void producer.close());
+    trackCloser(() => void consumer.close());
+    await producer.connect();
+    await consumer.connect();
+
+    const failures: unknown[] = [];
+    const deliveries = new Map<string, Array<{ messageId: string; afterConfirmedAck: boolean }>>();
+    const confirmedAcks = new Set<string>();
+    let acksUnsettled = 0;
+    await consumer.subscribe(
+      queue,
+      (message: Message) => {
+        const body = message.text();
+        const list = deliveries.get(body) ?? [];
+        list.push({ messageId: message.messageId, afterConfirmedAck: confirmedAcks.has(body) });
+        deliveries.set(body, list);
+        acksUnsettled++;
+        message.ack().then(
+          () => {
+            acksUnsettled--;
+            confirmedAcks.add(body);
+          },
+          (error: FailoverClientError) => {
+            acksUnsettled--;
+            // An ACK lost with its connection is in doubt: the message comes again, or it is gone.
+            if (error.code !== 'TANDEM_ERR_DELIVERY_STALE') failures.push(error);
+          },
+        );
+      },
+      { ack: 'client-individual' },
+    );
+
+    const total = 500;
+    const receipted = new Set<string>();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < total) {
+        const body = `m-${next++}`;
+        try {
+          await producer.send(queue, body);
+          receipted.add(body);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const lanes = Array.from({ length: 4 }, () => lane());
+    await waitFor('150 receipts', () => receipted.size >= 150, 30000);
+    const promoted = await b!.promote('switchover');
+    expect(promoted.status, JSON.stringify(promoted.body)).to.equal(200);
+    expect(promoted.body).to.include({ mode: 'SWITCHOVER', region: REPLICA, generation: 2 });
+    expect(receipted.size, 'the load was still running').to.be.below(total);
+    process.stdout.write(`      switchover took ${String(promoted.body['tookMs'])} ms (printed, not asserted)\n`);
+    await Promise.all(lanes);
+    expect(failures, 'no send fails: unconfirmed ones are resent').to.deep.equal([]);
+    expect(receipted.size).to.equal(total);
+    expect(producer.endpoint, 'the producer moved to the new primary').to.equal(b!.endpoint);
+
+    await waitFor(
+      'every receipted message delivered and acknowledged',
+      () => acksUnsettled === 0 && [...receipted].every((body) => confirmedAcks.has(body)),
+      30000,
+      50,
+    );
+    expect(failures, 'only in-doubt ACKs may fail').to.deep.equal([]);
+    const storedTwice = [...deliveries].filter(([, list]) => new Set(list.map((d) => d.messageId)).size > 1).map(([body]) => body);
+    expect(storedTwice, 'a message stored twice').to.deep.equal([]);
+    const afterAck = [...deliveries].filter(([, list]) => list.some((d) => d.afterConfirmedAck)).map(([body]) => body);
+    expect(afterAck, 'delivered again after a confirmed ACK').to.deep.equal([]);
+    expect(deliveries.size).to.equal(total);
+
+    // Roles reversed, one history on both sides.
+    const nowPrimary = await b!.waitForView('shipping', (v) => v.state === 'shipping');
+    const nowReplica = await a!.waitForView('receiving', (v) => v.state === 'receiving');
+    expect(nowPrimary).to.include({ region: REPLICA, role: 'primary', generation: 2 });
+    expect(nowReplica).to.include({ region: PRIMARY, role: 'replica', generation: 2 });
+    expect(nowPrimary.history).to.deep.equal(nowReplica.history);
+    expect(nowPrimary.history.map((h) => [h.mode, h.promotedRegion])).to.deep.equal([['SWITCHOVER', REPLICA]]);
+    expect(nowReplica.quarantine, 'a switchover quarantines nothing').to.deep.equal([]);
+
+    // Replication flows back: what the new primary wrote reaches the old primary's directory.
+    await waitFor(
+      `the old primary to hold the new primary's journal (${journalDifference(topology.replica.dataDir, topology.primary.dataDir) ?? 'matching'})`,
+      () => journalDifference(topology!.replica.dataDir, topology!.primary.dataDir) === undefined,
+      20000,
+    );
+    await producer.close();
+    await consumer.close();
+  });
+});
