@@ -3,7 +3,7 @@
 // receiver to check every record of a batch before writing it. Pure. The record type is not
 // checked: replication copies bytes, and the broker that opens the copy judges the types. A head
 // segment may end in zeros the journal preallocated: a whole header of zeros is the end of data.
-import { crc32c, journalFormat } from '@tandem-mq/shared-store';
+import { crc32c, decodeRecord, journalFormat } from '@tandem-mq/shared-store';
 
 const { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC, JOURNAL_VERSION } = journalFormat;
 const TWO_32 = 0x1_0000_0000;
@@ -83,4 +83,22 @@ export function checkBatchBytes(segment: number, offset: number, bytes: Buffer):
   if (run.stop === 'partial') return { problem: `a record is cut off at byte ${start + run.length}` };
   if (run.stop === 'zeros') return { problem: `zeros instead of a record at byte ${start + run.length}` };
   return { problem: run.reason! };
+}
+
+/**
+ * The seal a new segment's bytes (header first) open with: a new epoch's first record names the
+ * segment before it and that segment's valid length (docs/adr/0002). Undefined for any other start.
+ * The bytes' CRCs are checked already.
+ */
+export function sealOf(bytes: Buffer): { segment: number; length: number } | undefined {
+  const at = SEGMENT_HEADER_SIZE;
+  if (bytes.length < at + RECORD_HEADER_SIZE || bytes[at + 8] !== journalFormat.RecordType.Epoch) return undefined;
+  const size = RECORD_HEADER_SIZE + bytes.readUInt32BE(at);
+  if (bytes.length < at + size) return undefined;
+  try {
+    const record = decodeRecord(journalFormat.RecordType.Epoch, bytes, at + RECORD_HEADER_SIZE, at + size);
+    return record.type === 'epoch' ? record.seal : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,7 @@
 // synced and acknowledged; a duplicate is ignored; a gap or a bad CRC asks for a resend from the
 // last durable position and drops everything until that resend begins.
 import { expect } from 'chai';
-import { crc32c, segmentFileName } from '@tandem-mq/shared-store';
+import { crc32c, encodeRecord, segmentFileName } from '@tandem-mq/shared-store';
 import { CURSOR_FILE_NAME, Cursor } from './cursor.js';
 import { ReplicaApplier, type ApplierOutput } from './replica-applier.js';
 import { ReplicaStore } from './replica-store.js';
@@ -141,6 +141,22 @@ describe('replica applier', function () {
     expect(await new Cursor(dir).read()).to.deep.equal({ segment: S2, offset: 0 });
     await feed(batchMessage(6, { segment: S2, offset: 0 }, Buffer.concat([segmentHeader(S2), r1]), 1, 0));
     expect(out[out.length - 1]).to.deep.equal({ type: 'ack', seq: 6, position: { segment: S2, offset: 32 + r1.length } });
+  });
+
+  it('accepts a new segment starting inside the current one only when it opens with the seal of that point', async function () {
+    // A fenced broker wrote r2 after a new epoch sealed segment 0 right after r1.
+    await feed(b1(1), b2(2));
+    const sealedAt = 32 + r1.length;
+    const epoch = (length: number): Buffer =>
+      encodeRecord({ type: 'epoch', epoch: 2, host: 'h', pid: 1, timestamp: 1, seal: { segment: 0, length } });
+    const wrongSeal = Buffer.concat([segmentHeader(sealedAt), epoch(sealedAt + 1), r3]);
+    await feed(batchMessage(3, { segment: sealedAt, offset: 0 }, wrongSeal, 2, 0));
+    expect(applier.stats.gapsDetected).to.equal(1);
+    expect(out[out.length - 1]).to.deep.include({ type: 'resend', seq: 3 });
+    const sealed = Buffer.concat([segmentHeader(sealedAt), epoch(sealedAt), r3]);
+    await feed(batchMessage(3, { segment: sealedAt, offset: 0 }, sealed, 2, 0));
+    expect(out[out.length - 1]).to.deep.equal({ type: 'ack', seq: 3, position: { segment: sealedAt, offset: sealed.length } });
+    expect(segmentFiles(dir).get(segmentFileName(sealedAt))!.equals(sealed)).to.equal(true);
   });
 
   it('starts numbering again on a new link', async function () {

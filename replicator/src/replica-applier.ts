@@ -2,7 +2,7 @@
 // duplicate, and on a gap or a bad CRC ask for everything again from the last durable position.
 // Batches that arrive together share one fdatasync and one cursor write, then one ack.
 import { crc32c, silentLogger, type Logger } from '@tandem-mq/shared-store';
-import { checkBatchBytes } from './journal-bytes.js';
+import { checkBatchBytes, sealOf } from './journal-bytes.js';
 import { formatPosition, journalOffset } from './position.js';
 import type { AckMessage, BatchMessage, ResendMessage, SegmentDeletedMessage } from './protocol.js';
 import type { ReplicaStore } from './replica-store.js';
@@ -171,7 +171,10 @@ export class ReplicaApplier {
     const follows =
       (m.position.offset > 0 && m.position.segment === here.segment && m.position.offset === here.offset && here.offset > 0) ||
       (m.position.offset === 0 && m.position.segment === journalOffset(here));
-    if (!follows) {
+    // A new segment may start inside the current one when a new epoch sealed it short: bytes past
+    // the seal came from a fenced broker. It must open with that very seal (checked below).
+    const sealedJump = m.position.offset === 0 && here.offset > 0 && m.position.segment > here.segment && m.position.segment < journalOffset(here);
+    if (!follows && !sealedJump) {
       if (journalOffset(m.position) + m.bytes.length <= journalOffset(here) && journalOffset(m.position) < journalOffset(here)) {
         this.expectedSeq++;
         return 'duplicate';
@@ -182,6 +185,16 @@ export class ReplicaApplier {
     const check = checkBatchBytes(m.position.segment, m.position.offset, m.bytes);
     if ('problem' in check) return this.corrupt(m, check.problem);
     if (check.records !== m.records) return this.corrupt(m, `the batch says ${m.records} records but holds ${check.records}`);
+    if (sealedJump) {
+      const seal = sealOf(m.bytes);
+      if (seal === undefined || seal.segment !== here.segment || seal.segment + seal.length !== m.position.segment) {
+        return this.gap(`a segment starting at ${m.position.segment}, inside segment ${here.segment}, does not open with a seal at that point`);
+      }
+      this.logger.warn(
+        { event: 'replication.sealed-bytes-superseded', segment: here.segment, sealedAt: seal.length, held: here.offset },
+        'a new epoch sealed the segment being received; the bytes past its seal are ignored from now on',
+      );
+    }
     return 'apply';
   }
 

@@ -158,6 +158,41 @@ describe('journal tailer', function () {
     expect((next as TailBatch).bytes.equals(c)).to.equal(true);
   });
 
+  it('dates the rest of a record still being written from when it was seen, not from the batch before', async function () {
+    const r1 = messageRecord();
+    const r2 = messageRecord();
+    writeSegment(dir, 0, [r1, r2.subarray(0, 20)]);
+    const started = Date.now();
+    const tailer = open({ waitingSince: started - 10_000 }); // bytes waiting since an earlier link
+    const [one] = batches(await take(tailer, 1));
+    expect(one!.observedAt).to.equal(started - 10_000);
+    appendToSegment(dir, 0, r2.subarray(20));
+    const [two] = batches(await take(tailer, 1));
+    expect(two!.bytes.equals(r2)).to.equal(true);
+    expect(two!.observedAt).to.be.at.least(started);
+  });
+
+  it('never ships bytes past a seal, and moves on from a segment shipped past it', async function () {
+    // Segment 0 was sealed right after r1 by a new epoch; r2 came later from the fenced broker.
+    const r1 = messageRecord();
+    const zombie = messageRecord();
+    const sealedAt = 32 + r1.length;
+    writeSegment(dir, 0, [r1]);
+    const tailer = open({ listIntervalMs: 1 });
+    const [one] = batches(await take(tailer, 1));
+    expect(one!.end).to.deep.equal({ segment: 0, offset: sealedAt });
+    appendToSegment(dir, 0, zombie);
+    const next = writeSegment(dir, sealedAt, [messageRecord()]);
+    const [two] = batches(await take(tailer, 1));
+    expect(two!.position, 'the zombie record is skipped').to.deep.equal({ segment: sealedAt, offset: 0 });
+    expect(two!.bytes.equals(next)).to.equal(true);
+
+    // A replica that holds the zombie bytes already (shipped before the seal existed) moves on too.
+    const late = open({ from: { segment: 0, offset: sealedAt + zombie.length }, listIntervalMs: 1 });
+    const [three] = batches(await take(late, 1));
+    expect(three!.position).to.deep.equal({ segment: sealedAt, offset: 0 });
+  });
+
   it('refuses a position beyond the primary’s data as divergence', async function () {
     writeSegment(dir, 0, [messageRecord()]);
     const tailer = open({ from: { segment: 0, offset: 5000 } });

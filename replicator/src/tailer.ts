@@ -171,9 +171,20 @@ export class JournalTailer {
     if (listed !== 'ok') return listed;
     const next = this.segments.find((s) => s > this.seg);
     if (next === undefined) return undefined;
+    if (next < this.seg + this.off) {
+      // The next segment starts inside this one: a new epoch sealed it there (docs/adr/0002), and
+      // the bytes past the seal, written by a broker that had lost the journal, count for nothing
+      // on either side (recovery ignores them; the replica holds the same epoch record).
+      this.logger.warn(
+        { event: 'replication.sealed-bytes-skipped', segment: this.seg, sealedAt: next - this.seg, shippedTo: this.off },
+        'moved past bytes a fenced broker wrote after its segment was sealed',
+      );
+      await this.moveTo(next);
+      return 'again';
+    }
     const size = await this.handle?.size();
     if (size === undefined) return undefined;
-    if (size > this.off) {
+    if (size > this.off && this.seg + size <= next) {
       const again = await this.readCurrent();
       if (again !== undefined) return again;
       this.suspectAt(this.off, 'the bytes at the end of a finished segment are not a whole record');
@@ -240,12 +251,17 @@ export class JournalTailer {
       );
     }
     if (size === this.off) return undefined;
+    // Once a later segment exists, this one ends where that one begins: bytes past that point were
+    // written after a new epoch sealed it, and are never shipped.
+    const later = this.segments.find((s) => s > this.seg);
+    const end = later === undefined ? size : Math.min(size, later - this.seg);
+    if (end <= this.off) return undefined;
     if (size < SEGMENT_HEADER_SIZE) {
       await this.reopenLater(); // a header being written, or a file recovery will remove and recreate
       return undefined;
     }
     const start = this.off === 0 ? SEGMENT_HEADER_SIZE : 0;
-    const limit = Math.min(size - this.off, Math.max(this.maxBatch, start + 1));
+    const limit = Math.min(end - this.off, Math.max(this.maxBatch, start + 1));
     // A preallocated head does not grow in size as records land in its zeros, so every poll has to
     // look; a small first read keeps an idle poll cheap, and a busy one widens it.
     let want = Math.min(limit, start + FIRST_READ_BYTES);
@@ -264,7 +280,7 @@ export class JournalTailer {
         want = Math.min(limit, want * 16);
         continue;
       }
-      if (run.records === 0 && run.stop === 'partial' && start + run.needed! > want && start + run.needed! <= size - this.off) {
+      if (run.records === 0 && run.stop === 'partial' && start + run.needed! > want && start + run.needed! <= end - this.off) {
         want = start + run.needed!; // one record larger than a batch: read all of it
         continue;
       }
@@ -274,16 +290,21 @@ export class JournalTailer {
       // far as what was read (the file's size may count preallocated zeros, so it is no guide).
       if (isHead) this.noteHead(this.seg + this.off + (run.stop === 'zeros' ? length : bytes.length), run.stop === 'zeros');
       if (length === 0) return undefined;
-      return this.emit(bytes.subarray(0, length), run.records);
+      // Cut short by the batch limit, or with finished segments after this one, the rest was already
+      // there when these bytes were first seen; otherwise what remains is a record still being
+      // written, seen from now on (keeping the older time would make the lag grow under any load).
+      const backlog = later !== undefined || ((run.stop === 'end' || run.stop === 'partial') && bytes.length === limit && limit < end - this.off);
+      return this.emit(bytes.subarray(0, length), run.records, backlog);
     }
   }
 
-  private emit(bytes: Buffer, records: number): TailBatch {
+  private emit(bytes: Buffer, records: number, backlog: boolean): TailBatch {
     const position = this.position;
     this.off += bytes.length;
     const now = this.timers.now();
     const observedAt = this.unreadSince ?? now;
-    this.unreadSince = this.head > journalOffset(this.position) ? observedAt : undefined;
+    const unread = this.head > journalOffset(this.position);
+    this.unreadSince = unread ? (backlog ? observedAt : now) : undefined;
     if (this.corruption !== undefined) {
       this.logger.info({ event: 'replication.source-readable', position: formatPosition(position) }, 'the primary journal reads cleanly again');
     }
