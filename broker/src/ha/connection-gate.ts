@@ -30,12 +30,7 @@ export class ConnectionGate {
       write: (chunks) => (gated.dropped ? true : transport.write(chunks)),
       pause: () => transport.pause(),
       resume: () => transport.resume(),
-      end: () => {
-        // A session pauses reading while it stops; a paused socket never sees the client's FIN (or
-        // WebSocket close), so it would linger until the transport's timer instead of closing now.
-        transport.resume();
-        transport.end();
-      },
+      end: () => transport.end(),
     };
     if (this.shut) {
       // Accepted by a listener in the instant after the gate shut: hang up without a word.
@@ -68,7 +63,6 @@ export class ConnectionGate {
     for (const gated of all) gated.dropped = true;
     for (const gated of all) {
       try {
-        gated.transport.resume();
         gated.transport.end();
       } finally {
         this.closed(gated);

@@ -27,6 +27,9 @@ export function attachSocket(socket: Socket, protocol: string, accept: Acceptor)
     resume: () => socket.resume(),
     end() {
       if (socket.destroyed) return;
+      // Reading resumes (a session pauses it while it stops): a paused socket never sees the
+      // peer's FIN, and would wait for the linger timer instead of closing as soon as it hangs up.
+      socket.resume();
       socket.end();
       linger ??= setTimeout(() => socket.destroy(), LINGER_MS);
       linger.unref();

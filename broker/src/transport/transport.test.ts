@@ -16,7 +16,7 @@ import { FakeCore } from '../protocol/stomp/handlers/test-harness.js';
 import { ConnectionRegistry } from './connections.js';
 import { listenTcp } from './tcp.js';
 import { listenTls } from './tls.js';
-import type { Listener } from './types.js';
+import { LINGER_MS, type Listener } from './types.js';
 import { listenWs } from './ws.js';
 
 // A self-signed test certificate for 127.0.0.1 (P-256, valid to 2126); it guards nothing.
@@ -172,6 +172,30 @@ describe('transports', () => {
       await reader.until('the socket to close', () => reader.closed);
       expect(core.last.closed).to.equal(true);
       expect(registry.count).to.equal(0);
+    });
+
+    it('sees the client hang up after end() even while reading is paused, without waiting to linger', async () => {
+      makeRegistry();
+      let transportClosed = false;
+      let endedAt = 0;
+      const listener = await listenTcp({ host: '127.0.0.1', port: 0 }, (transport) => ({
+        onData: () => {
+          transport.pause(); // as a session does while it stops
+          endedAt = Date.now();
+          transport.end();
+        },
+        onTransportDrain: () => undefined,
+        onTransportClose: () => (transportClosed = true),
+      }));
+      listeners.push(listener);
+      const reader = new FrameReader();
+      const socket = await openSocket(listener.address.port, reader);
+      cleanups.push(() => socket.destroy());
+      socket.write(CONNECT);
+      await reader.until('the server to end', () => reader.closed); // the client answers the FIN with its own
+      while (!transportClosed && Date.now() - endedAt < LINGER_MS) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(transportClosed, 'closed on the hang-up').to.equal(true);
+      expect(Date.now() - endedAt, 'ms from end() to close').to.be.below(LINGER_MS / 2);
     });
 
     it('names the address in a listen failure', async () => {

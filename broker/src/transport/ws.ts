@@ -71,6 +71,7 @@ function attachWebSocket(ws: WebSocket, remoteAddress: string, accept: Acceptor)
     resume: () => ws.resume(),
     end() {
       if (ws.readyState === ws.CLOSED) return;
+      ws.resume(); // as for a socket: a paused WebSocket never reads the peer's close frame
       ws.close(1000);
       linger ??= setTimeout(() => ws.terminate(), LINGER_MS);
       linger.unref();
