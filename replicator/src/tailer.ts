@@ -85,6 +85,12 @@ export class JournalTailer {
   private listedAt = -Infinity;
   /** The oldest segment already reported; deletions are reported when it moves. */
   private deletedBelow = 0;
+  /**
+   * A deletion seen but not reported yet: it goes out once everything the primary had written when
+   * it was seen is shipped, since that includes the records the reclaimer carried forward out of
+   * the deleted segments (a replica must never hold the deletion without them).
+   */
+  private pendingDeletion: { below: number; after: number } | undefined;
   private headOffset = 0;
   private polledAt = -Infinity;
   private unreadSince: number | undefined;
@@ -159,6 +165,8 @@ export class JournalTailer {
   private async step(): Promise<Step> {
     const now = this.timers.now();
     this.polledAt = now;
+    const pending = this.pendingDeletion;
+    if (pending !== undefined && journalOffset(this.position) >= pending.after) return this.reportDeletion(pending.below);
     if (now - this.listedAt >= this.listMs || this.handle === undefined) {
       const listed = await this.relist();
       if (listed !== 'ok') return listed;
@@ -204,15 +212,18 @@ export class JournalTailer {
     this.listedAt = this.timers.now();
     const oldest = this.segments[0];
     if (oldest === undefined) return undefined;
-    if (oldest > this.deletedBelow) {
-      this.deletedBelow = oldest;
-      const from = this.position;
-      // The segment we stand in (or everything up to our position) is gone on the primary. The
-      // reclaimer deletes only segments nothing live is left in, so the rest of it is not needed.
-      if (this.seg < oldest) await this.moveTo(oldest);
-      return { kind: 'segment-deleted', below: oldest, from, end: this.position };
-    }
     const last = this.segments[this.segments.length - 1]!;
+    if (oldest > this.deletedBelow && oldest > (this.pendingDeletion?.below ?? 0)) {
+      if (this.seg < oldest) {
+        // The segment we stand in (or everything up to our position) is gone on the primary. The
+        // reclaimer deletes only segments nothing live is left in, so the rest of it is not needed.
+        this.pendingDeletion = undefined;
+        return this.reportDeletion(oldest);
+      }
+      // The end of the journal now: the carried-forward records were durable before the deletion.
+      const size = await dataEnd(this.io, join(this.options.dir, segmentFileName(last)));
+      this.pendingDeletion = { below: oldest, after: last + (size ?? 0) };
+    }
     let end: number | undefined;
     if (last !== this.seg) {
       const size = await dataEnd(this.io, join(this.options.dir, segmentFileName(last)));
@@ -296,6 +307,14 @@ export class JournalTailer {
       const backlog = later !== undefined || ((run.stop === 'end' || run.stop === 'partial') && bytes.length === limit && limit < end - this.off);
       return this.emit(bytes.subarray(0, length), run.records, backlog);
     }
+  }
+
+  private async reportDeletion(below: number): Promise<TailDeletion> {
+    this.deletedBelow = below;
+    if (this.pendingDeletion !== undefined && this.pendingDeletion.below <= below) this.pendingDeletion = undefined;
+    const from = this.position;
+    if (this.seg < below) await this.moveTo(below);
+    return { kind: 'segment-deleted', below, from, end: this.position };
   }
 
   private emit(bytes: Buffer, records: number, backlog: boolean): TailBatch {
