@@ -9,6 +9,7 @@ import {
   type Logger,
   type MessageStore,
   type RecoveredState,
+  type WarmJournal,
 } from '@tandem-mq/shared-store';
 import type { BrokerConfig } from './config/schema.js';
 import { listenAdmin, type AdminSource } from './admin/server.js';
@@ -33,7 +34,7 @@ export interface BrokerDependencies {
    * Default: the file store on config.dataDir, its writes guarded by the lock. Tests may hand in a
    * memory store; `guard` throws TANDEM_ERR_FENCED once the lock is no longer held.
    */
-  openStore?: (config: BrokerConfig, logger: Logger, guard: WriteGuard, epoch: number) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
+  openStore?: (config: BrokerConfig, logger: Logger, guard: WriteGuard, epoch: number, warm?: WarmJournal) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
   /** Default: the file lock on config.dataDir with config.ha's settings (none when ha.enabled is false). */
   lock?: HaLock;
 }
@@ -81,7 +82,7 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
 
   const effects: HaEffects = {
     async openJournal(epoch) {
-      const open = (e: number): ReturnType<typeof openStore> => openStore(config, logger, guard, e);
+      const open = (e: number, warm?: WarmJournal): ReturnType<typeof openStore> => openStore(config, logger, guard, e, warm);
       activation =
         config.replication === undefined
           ? new Activation({ config, logger, epoch, openStore: open })
@@ -227,8 +228,15 @@ export function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}
     stopped,
   };
 
-  async function openDefaultStore(c: BrokerConfig, log: Logger, writeGuard: WriteGuard, epoch: number): Promise<{ store: MessageStore; recovered: RecoveredState }> {
+  async function openDefaultStore(
+    c: BrokerConfig,
+    log: Logger,
+    writeGuard: WriteGuard,
+    epoch: number,
+    warm?: WarmJournal,
+  ): Promise<{ store: MessageStore; recovered: RecoveredState }> {
     return openFileStore({
+      ...(warm === undefined ? {} : { warm }),
       // Each acquisition of the lock seals the journal behind it (UnsharedLock's epoch 0 seals nothing).
       ...(c.ha.enabled ? { epoch } : {}),
       dir: c.dataDir,

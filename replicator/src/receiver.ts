@@ -14,10 +14,12 @@ import {
   PROTOCOL_VERSION,
   decodeMessage,
   encodeMessage,
+  type BatchMessage,
   type HelloMessage,
   type LinkMessage,
   type Promotion,
   type RefusalMessage,
+  type SegmentDeletedMessage,
 } from './protocol.js';
 import { ReplicaApplier, type ApplierStats } from './replica-applier.js';
 import { ReplicaStore } from './replica-store.js';
@@ -62,6 +64,8 @@ export interface ReceiverOptions {
   /** This side's region and generation, told in the welcome. */
   region?: string;
   generation?: number;
+  /** The batches and deletions made durable, in order (see ReplicaApplier's onDurable). */
+  onDurable?: (applied: ReadonlyArray<BatchMessage | SegmentDeletedMessage>) => void;
   /** After the token and version check: a refusal for a sender this region must not take (a stale primary). */
   admit?: (hello: HelloMessage) => RefusalMessage | undefined;
 }
@@ -152,8 +156,14 @@ export class ReplicationReceiver {
       now: this.now,
       ...(mayConfirm === undefined ? {} : { mayConfirm }),
       onFailure: (error) => this.onStoreFailure(error),
+      ...(options.onDurable === undefined ? {} : { onDurable: options.onDurable }),
     });
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  /** What the replica directory holds durably (after open()). */
+  get durable(): Position {
+    return this.store.durable;
   }
 
   get state(): ReceiverState {

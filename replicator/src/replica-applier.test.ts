@@ -159,6 +159,24 @@ describe('replica applier', function () {
     expect(segmentFiles(dir).get(segmentFileName(sealedAt))!.equals(sealed)).to.equal(true);
   });
 
+  it('tells onDurable of what it applied, in order, once the cursor says it is durable', async function () {
+    const told: Array<{ kind: string; at: number; end: number; durable: number }> = [];
+    const watched = new ReplicaApplier(store, {
+      onDurable: (applied) => {
+        const durable = store.durable.segment + store.durable.offset;
+        for (const m of applied) {
+          const end = m.type === 'batch' ? m.position.segment + m.position.offset + m.bytes.length : 0;
+          told.push({ kind: m.type, at: m.type === 'batch' ? m.seq : m.below, end, durable });
+        }
+      },
+    });
+    watched.beginLink(() => undefined);
+    for (const m of [b1(1), b2(2), b2(2), b3(3), { type: 'segment-deleted' as const, seq: 4, below: S1 }]) watched.receive(m);
+    await watched.idle();
+    expect(told.map((t) => `${t.kind} ${t.at}`)).to.deep.equal(['batch 1', 'batch 2', 'batch 3', `segment-deleted ${S1}`]);
+    expect(told.every((t) => t.durable >= t.end), 'told after the sync').to.equal(true);
+  });
+
   it('starts numbering again on a new link', async function () {
     await feed(b1(1));
     applier.endLink();

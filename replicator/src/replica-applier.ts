@@ -33,6 +33,11 @@ export interface ApplierOptions {
   mayConfirm?: () => boolean;
   /** A write, sync or delete failed, or confirming was refused; the link should end. */
   onFailure?: (error: unknown) => void;
+  /**
+   * Told, in order, of the batches and deletions that are now durable (after the sync that made
+   * them so): a replica keeps its replayed state current with it.
+   */
+  onDurable?: (applied: ReadonlyArray<BatchMessage | SegmentDeletedMessage>) => void;
   now?: () => number;
 }
 
@@ -107,6 +112,7 @@ export class ReplicaApplier {
       const send = this.send;
       let ackSeq: number | undefined;
       let resend = false;
+      const applied: Array<BatchMessage | SegmentDeletedMessage> = [];
       try {
         for (let i = 0; i < group.length; i++) {
           const m = group[i]!;
@@ -117,6 +123,7 @@ export class ReplicaApplier {
             this.stats.batchesApplied++;
             this.stats.recordsApplied += batch.records;
             this.stats.bytesApplied += batch.bytes.length;
+            applied.push(batch);
             ackSeq = this.expectedSeq++;
           } else if (verdict === 'delete') {
             // Everything before the deletion is made durable first, so the cursor never moves past
@@ -125,6 +132,7 @@ export class ReplicaApplier {
             const deleted = await this.store.deleteBelow((m as SegmentDeletedMessage).below);
             this.stats.segmentsDeleted += deleted;
             if (deleted > 0) this.logger.info({ event: 'replication.segments-deleted', below: (m as SegmentDeletedMessage).below, deleted }, 'deleted segments the primary reclaimed');
+            applied.push(m);
             ackSeq = this.expectedSeq++;
           } else if (verdict === 'duplicate') {
             this.stats.duplicatesIgnored++;
@@ -138,6 +146,7 @@ export class ReplicaApplier {
           }
         }
         const durable = await this.store.sync();
+        if (applied.length > 0) this.options.onDurable?.(applied);
         if (ackSeq !== undefined) {
           if (this.options.mayConfirm !== undefined && !this.options.mayConfirm()) {
             throw new Error('the replica directory lock is no longer held; nothing more is confirmed');

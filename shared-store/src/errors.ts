@@ -32,6 +32,8 @@ export const StoreErrorCodes = {
   JOURNAL_CLOSED: 'TANDEM_ERR_JOURNAL_CLOSED',
   /** A record in the middle of a segment is corrupt; start with --repair to skip it. */
   JOURNAL_CORRUPT: 'TANDEM_ERR_JOURNAL_CORRUPT',
+  /** A replica's replayed state does not match its journal files; the store recovers them in full instead. */
+  JOURNAL_RESUME: 'TANDEM_ERR_JOURNAL_RESUME',
   /** A record is larger than a segment may hold. */
   RECORD_TOO_LARGE: 'TANDEM_ERR_RECORD_TOO_LARGE',
   /** This broker lost the data-directory lock: writes are refused and nothing more is confirmed. */

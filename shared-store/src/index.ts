@@ -10,6 +10,8 @@ export { MemoryStore, MemoryStoreData } from './store/memory-store.js';
 export type { MemoryStoreOptions } from './store/memory-store.js';
 export { FileStore, openFileStore } from './store/file-store.js';
 export type { FileStoreSettings } from './store/file-store.js';
+export { WarmJournal } from './store/warm-journal.js';
+export type { WarmJournalOptions, WarmPosition } from './store/warm-journal.js';
 export { runStoreConformance } from './store/conformance.js';
 export type { StoreHarness, StoreHarnessFactory } from './store/conformance.js';
 

@@ -95,6 +95,10 @@ describe('regions: FAILOVER with the primary killed, and its rejoin with a quara
     expect(Date.parse(rpo.time!)).to.be.a('number').and.to.be.at.most(Date.now());
     const newPrimary = await b!.view();
     expect(newPrimary).to.include({ role: 'primary', generation: 2 });
+    const opened = b!.logs().filter((e) => e['event'] === 'journal.recovered');
+    expect(opened, 'the replica opened its store once, at the promotion').to.have.length(1);
+    expect(opened[0], 'on the state it kept current as the journal arrived').to.have.property('resumedAt');
+    expect(opened[0]!['records'], 'records read at the promotion').to.be.below(5);
     expect(newPrimary.history.map((h) => h.mode)).to.deep.equal(['FAILOVER']);
 
     // Every message up to the RPO is on the new primary, and nothing after it.

@@ -83,6 +83,8 @@ describe('regions: SWITCHOVER under steady load', function () {
     const promoted = await b!.promote('switchover');
     expect(promoted.status, JSON.stringify(promoted.body)).to.equal(200);
     expect(promoted.body).to.include({ mode: 'SWITCHOVER', region: REPLICA, generation: 2 });
+    const opened = await waitFor('the promoted broker to log its store opening', () => b!.logs().find((e) => e['event'] === 'journal.recovered'));
+    expect(opened, 'the replica opened its store on the state it kept current').to.have.property('resumedAt');
     expect(receipted.size, 'the load was still running').to.be.below(total);
     process.stdout.write(`      switchover took ${String(promoted.body['tookMs'])} ms (printed, not asserted)\n`);
     await Promise.all(lanes);

@@ -1,7 +1,7 @@
 // One term as the active broker: the store recovered from disk, a messaging core built on it, and
 // the client listeners, all made fresh for the epoch and never reused after it ends, whether it
 // ends by a graceful stop (close) or by losing the lock (fence, drop, abandon).
-import type { Logger, MessageStore, RecoveredState } from '@tandem-mq/shared-store';
+import type { Logger, MessageStore, RecoveredState, WarmJournal } from '@tandem-mq/shared-store';
 import { createBrokerCore, type RunningCore } from '../core/index.js';
 import type { BrokerConfig } from '../config/schema.js';
 import { ConnectionRegistry } from '../transport/connections.js';
@@ -21,7 +21,7 @@ export interface ClientAddresses {
 }
 
 /** Opens the store for `epoch`, the lock's: the journal seals what the epochs before it wrote. */
-export type OpenStore = (epoch: number) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
+export type OpenStore = (epoch: number, warm?: WarmJournal) => Promise<{ store: MessageStore; recovered: RecoveredState }>;
 
 export interface ActivationOptions {
   config: BrokerConfig;

@@ -4,7 +4,7 @@
 // It changes role in place on a promotion (this side) or when the counterpart says it replaced
 // this region (the other side); every change runs one at a time. The HA controller drives it
 // exactly as it drives a plain Activation.
-import { nodeFileIO, type FileIO, type Logger } from '@tandem-mq/shared-store';
+import { nodeFileIO, WarmJournal, type FileIO, type Logger } from '@tandem-mq/shared-store';
 import {
   Cursor,
   formatPosition,
@@ -59,6 +59,8 @@ export class RegionActivation {
   private readonly io: FileIO;
   private readonly logger: Logger;
   private readonly file: RegionStateFile;
+  /** As replica: the journal's state replayed as it arrives, so a promotion opens the store quickly. */
+  private warm: WarmJournal | undefined;
   private linkServer: LinkServer | undefined;
   private refusing: Listener[] = [];
   private addresses: RegionAddresses | undefined;
@@ -203,7 +205,9 @@ export class RegionActivation {
     this.receiver = undefined;
     await this.closeRefusing();
     if (this.ending) return;
-    this.primary = this.newPrimary();
+    const warm = this.warm;
+    this.warm = undefined;
+    this.primary = this.newPrimary(warm);
     await this.primary.openJournal();
     const client = await this.primary.openListeners();
     this.addresses = { ...client, ...(this.addresses?.replication === undefined ? {} : { replication: this.addresses.replication }) };
@@ -276,9 +280,9 @@ export class RegionActivation {
 
   // ------------------------------------------------------------------ parts
 
-  private newPrimary(): Activation {
+  private newPrimary(warm?: WarmJournal): Activation {
     const { config, logger, epoch, openStore } = this.options;
-    return new Activation({ config, logger, epoch, openStore });
+    return new Activation({ config, logger, epoch, openStore: (e) => openStore(e, warm) });
   }
 
   private async startSender(): Promise<void> {
@@ -307,9 +311,21 @@ export class RegionActivation {
       io: this.io,
       logger: this.logger,
       mayConfirm: () => this.options.isHeld() && !this.ending,
+      onDurable: (applied) => {
+        for (const m of applied) {
+          if (m.type === 'batch') this.warm?.feed(m.position, m.bytes);
+          else this.warm?.deleted(m.below);
+        }
+      },
     });
     await receiver.open();
     this.receiver = receiver;
+    // Before any link is taken: the files end at the receiver's durable position.
+    this.warm = await WarmJournal.load({ dir: this.dataDir, position: receiver.durable, io: this.io, logger: this.logger });
+    this.logger.info(
+      { event: 'region.replica-state', records: this.warm.records, current: this.warm.current, ...(this.warm.stale === undefined ? {} : { reason: this.warm.stale }) },
+      this.warm.current ? `replayed ${this.warm.records} journal records; kept current as the primary's journal arrives` : 'the journal state is not kept current; a promotion recovers it in full',
+    );
   }
 
   private async openRefusing(): Promise<ClientAddresses> {

@@ -13,6 +13,7 @@ import {
   type LinkHandler,
   type LinkTlsOptions,
   type ProbeAnswer,
+  type ReceiverOptions,
   type RefusalMessage,
   type SenderOptions,
 } from '@tandem-mq/replicator';
@@ -66,9 +67,10 @@ export function makeReceiver(
   config: ReplicationConfig,
   dataDir: string,
   state: RegionState,
-  options: { io: FileIO; logger: Logger; mayConfirm: () => boolean },
+  options: { io: FileIO; logger: Logger; mayConfirm: () => boolean; onDurable?: ReceiverOptions['onDurable'] },
 ): ReplicationReceiver {
   return new ReplicationReceiver({
+    ...(options.onDurable === undefined ? {} : { onDurable: options.onDurable }),
     dir: dataDir,
     token: config.token,
     listen: false,

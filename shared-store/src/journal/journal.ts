@@ -17,7 +17,7 @@ import {
 import { nodeFileIO, type FileIO } from './file-io.js';
 import { GroupCommit, type BatchRun } from './group-commit.js';
 import { encodeRecord, type EpochRecord, type JournalRecord } from './records/index.js';
-import { readSegmentRecords, recoverJournal, type RecordVisitor, type RecoveryReport } from './recovery.js';
+import { readSegmentRecords, recoverJournal, type RecordVisitor, type RecoveryReport, type RecoveryResume } from './recovery.js';
 import type { Segment } from './segment.js';
 import { SegmentRepository, type SegmentFile } from './segment-repository.js';
 import { realTimers, type Timers } from './timers.js';
@@ -158,7 +158,8 @@ export class Journal {
     return done;
   }
 
-  async open(visit: RecordVisitor): Promise<RecoveryReport> {
+  /** Recovers (from `resume` on, when given: see RecoveryResume) and opens for writing. */
+  async open(visit: RecordVisitor, resume?: RecoveryResume): Promise<RecoveryReport> {
     if (this.current !== 'closed' || this.closing) {
       throw new StoreError(StoreErrorCodes.JOURNAL_CLOSED, `the journal cannot open while ${this.current}`);
     }
@@ -169,6 +170,7 @@ export class Journal {
         this.repo,
         { repair: this.options.repair ?? false, maxPayload: this.maxPayload, logger: this.logger },
         visit,
+        resume,
       );
       const files = report.segments;
       const last = files[files.length - 1];

@@ -46,6 +46,19 @@ export interface RecoveryReport {
   ignored: IgnoredBytes[];
 }
 
+/**
+ * Where an earlier pass over these same bytes stopped (a replica that replayed what it received):
+ * recovery trusts everything before it, visits nothing there, and reads on from it.
+ */
+export interface RecoveryResume {
+  segment: number;
+  offset: number;
+  /** The latest epoch the earlier pass accepted. */
+  epoch: number | undefined;
+  /** The type of the last record it visited. */
+  lastType: JournalRecord['type'] | undefined;
+}
+
 /** The first epoch record must fit in this much of a segment, header included, to seal the one before. */
 const SEAL_PEEK_BYTES = 4096;
 
@@ -53,15 +66,29 @@ export async function recoverJournal(
   repo: SegmentRepository,
   options: RecoveryOptions,
   visit: RecordVisitor,
+  resume?: RecoveryResume,
 ): Promise<RecoveryReport> {
   const files = await repo.list();
-  const report: RecoveryReport = { segments: [], problems: [], cleanShutdown: true, records: 0, bytes: 0, epoch: undefined, ignored: [] };
-  let lastType: JournalRecord['type'] | undefined;
+  const report: RecoveryReport = { segments: [], problems: [], cleanShutdown: true, records: 0, bytes: 0, epoch: resume?.epoch, ignored: [] };
+  let lastType: JournalRecord['type'] | undefined = resume?.lastType;
   let cutLast = false;
+  if (resume !== undefined) {
+    const problem = resumeProblem(files, resume);
+    if (problem !== undefined) throw new StoreError(StoreErrorCodes.JOURNAL_RESUME, `cannot resume recovery at ${resume.segment}+${resume.offset}: ${problem}`);
+  }
 
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const isLast = i === files.length - 1;
+    if (resume !== undefined && file.firstOffset < resume.segment) {
+      // Replayed already: only its length matters, a sealed one's being its seal.
+      const seal = isLast ? undefined : await peekSeal(repo, file, files[i + 1]!, options.logger);
+      const size = seal === undefined ? file.size : Math.min(file.size, seal.seal!.length);
+      report.segments.push({ ...file, size });
+      report.bytes += size;
+      continue;
+    }
+    const startAt = resume !== undefined && file.firstOffset === resume.segment ? Math.max(resume.offset, SEGMENT_HEADER_SIZE) : SEGMENT_HEADER_SIZE;
     const header = decodeSegmentHeader(await repo.readHead(file.path, SEGMENT_HEADER_SIZE));
     const headerProblem =
       'problem' in header
@@ -84,7 +111,7 @@ export async function recoverJournal(
 
     // A journal written with a larger segmentSize than configured now still holds good records.
     const maxPayload = Math.max(options.maxPayload, file.size - SEGMENT_HEADER_SIZE - RECORD_HEADER_SIZE);
-    const scanner = new FrameScanner(SEGMENT_HEADER_SIZE, maxPayload, true);
+    const scanner = new FrameScanner(startAt, maxPayload, true);
     const onEvent = (event: ScanEvent): void => {
       if (event.kind === 'skipped') {
         refuseOrSkip(report, options, file, event.offset, event.length, event.reason);
@@ -115,7 +142,7 @@ export async function recoverJournal(
     // sealed length, once every epoch record before it has been read.
     const seal = isLast ? undefined : await peekSeal(repo, file, files[i + 1]!, options.logger);
     const sealedAt = seal?.seal!.length;
-    let reached = await repo.read(file.path, SEGMENT_HEADER_SIZE, feed, sealedAt);
+    let reached = await repo.read(file.path, startAt, feed, sealedAt);
     const sealed = seal !== undefined && (report.epoch === undefined || seal.epoch >= report.epoch);
     if (seal !== undefined && !sealed && reached === sealedAt) reached = await repo.read(file.path, reached, feed);
     scanner.finish();
@@ -151,6 +178,15 @@ export async function recoverJournal(
   if (lastType !== undefined) report.cleanShutdown = lastType === 'clean-shutdown' && !cutLast;
   else if (cutLast) report.cleanShutdown = false;
   return report;
+}
+
+/** Why `resume` is not a position in these files: it must fall inside one, or at the end of the last. */
+function resumeProblem(files: SegmentFile[], resume: RecoveryResume): string | undefined {
+  const at = files.find((f) => f.firstOffset === resume.segment);
+  if (at !== undefined) return at.size >= resume.offset ? undefined : `segment ${at.name} holds ${at.size} bytes`;
+  const last = files[files.length - 1];
+  if (resume.offset === 0 && (last === undefined || last.firstOffset + last.size === resume.segment)) return undefined;
+  return 'no segment starts there';
 }
 
 /**

@@ -7,10 +7,12 @@ import { DEFAULT_RECLAIM_INTERVAL_MS } from '../journal/constants.js';
 import { Journal } from '../journal/journal.js';
 import { Reclaimer, type ReclaimPolicy } from '../journal/reclaimer.js';
 import type { EpochRecord, JournalRecord, MessageAddRecord } from '../journal/records/index.js';
+import type { RecoveryReport } from '../journal/recovery.js';
 import { realTimers, type Timers } from '../journal/timers.js';
 import { DispatchMarks } from './dispatch-marks.js';
 import { JournalReplay } from './journal-replay.js';
 import { SegmentLedger } from './segment-ledger.js';
+import type { WarmJournal } from './warm-journal.js';
 import type {
   AckOptions,
   DurableSubscriptionInfo,
@@ -37,6 +39,11 @@ export interface FileStoreSettings extends FileStoreOptions {
    * segment are ignored by every later recovery. Without it the journal appends where it ended.
    */
   epoch?: number;
+  /**
+   * State replayed while the journal's bytes arrived (a replica's): opening takes it and recovers
+   * only what it had not seen. Should it not match the files, the store recovers them in full.
+   */
+  warm?: WarmJournal;
 }
 
 const noop = (): void => undefined;
@@ -84,8 +91,19 @@ export class FileStore implements MessageStore, ReclaimPolicy {
 
   async open(): Promise<RecoveredState> {
     const started = Date.now();
-    const replay = new JournalReplay(this.logger);
-    const report = await this.journal.open((record, segment) => replay.apply(record, segment));
+    const warm = this.options.warm?.take();
+    let replay = warm?.replay ?? new JournalReplay(this.logger);
+    const visit = (record: JournalRecord, segment: number): void => replay.apply(record, segment);
+    let report: RecoveryReport;
+    try {
+      report = await this.journal.open(visit, warm?.resume);
+    } catch (err) {
+      if (warm === undefined || (err as StoreError).code !== StoreErrorCodes.JOURNAL_RESUME) throw err;
+      this.logger.warn({ event: 'journal.warm-start-refused', reason: (err as Error).message }, 'the replayed state does not fit the journal; recovering it in full');
+      replay = new JournalReplay(this.logger);
+      report = await this.journal.open(visit);
+    }
+    const resumed = warm !== undefined && replay === warm.replay;
     this.ledger = replay.finish();
     this.marks.reset(this.ledger);
     this.nextTxId = replay.maxTxId + 1;
@@ -107,6 +125,7 @@ export class FileStore implements MessageStore, ReclaimPolicy {
         cleanShutdown: report.cleanShutdown,
         problems: report.problems.length,
         ignoredBytes: report.ignored.reduce((n, i) => n + i.bytes, 0),
+        ...(resumed ? { resumedAt: `${warm.resume.segment}+${warm.resume.offset}` } : {}),
         ...(this.journal.epoch === undefined ? {} : { epoch: this.journal.epoch }),
         millis,
       },

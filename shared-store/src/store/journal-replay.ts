@@ -17,6 +17,8 @@ export class JournalReplay {
   /** The latest epoch record recovery accepted, and its segment (it must outlive that segment). */
   latestEpoch: { record: EpochRecord; segment: number } | undefined;
   private readonly segmentOf = new Map<number, number>();
+  /** A live message's latest copy (the reclaimer's compaction), where it lives once the original goes. */
+  private readonly copyIn = new Map<number, number>();
   private readonly messagesIn = new Map<number, number>();
   private readonly durableAt = new Map<string, number>();
   private readonly producerAt = new Map<string, number>();
@@ -72,7 +74,7 @@ export class JournalReplay {
   /** Ends the replay: incomplete transactions are dropped (and logged); the ledger is built. */
   finish(): SegmentLedger {
     for (const txId of [...this.open.keys()]) this.abandon(txId, 'no commit record');
-    for (const seq of this.model.dropOrphanTargets()) this.segmentOf.delete(seq);
+    for (const seq of this.model.dropOrphanTargets()) this.forget(seq);
     const ledger = new SegmentLedger();
     for (const [segment, count] of this.messagesIn) ledger.restoreCount(segment, count);
     for (const [seq, live] of this.model.messages) ledger.restoreLive(seq, this.segmentOf.get(seq)!, [...live.remaining]);
@@ -90,17 +92,18 @@ export class JournalReplay {
         this.messagesIn.set(segment, (this.messagesIn.get(segment) ?? 0) + 1);
         if (m.producerId !== undefined && m.producerSeq !== undefined) this.notePin(this.producerAt, model.producerSeqs, m.producerId, m.producerSeq, segment);
         if (model.addMessage(m)) this.segmentOf.set(m.seq, segment);
+        else if (this.segmentOf.has(m.seq)) this.copyIn.set(m.seq, segment);
         return;
       }
       case 'ack':
-        if (model.ack(record.target, record.seq)) this.segmentOf.delete(record.seq);
+        if (model.ack(record.target, record.seq)) this.forget(record.seq);
         return;
       case 'durable-subscription-add':
         model.addDurable(record.info);
         this.durableAt.set(durableKey(record.info.clientId, record.info.name), segment);
         return;
       case 'durable-subscription-remove':
-        for (const seq of model.removeDurable(record.clientId, record.name)) this.segmentOf.delete(seq);
+        for (const seq of model.removeDurable(record.clientId, record.name)) this.forget(seq);
         return;
       case 'producer-sequence':
         this.notePin(this.producerAt, model.producerSeqs, record.producerId, record.producerSeq, segment);
@@ -123,6 +126,43 @@ export class JournalReplay {
       case 'transaction-rollback':
         return;
     }
+  }
+
+  /**
+   * The segments before `below` are gone (the primary reclaimed them, and a replica that replayed
+   * them follows): what recovery would have found lives in the segments left. Live messages move to
+   * their compacted copies, and every other record the state needs must have been carried forward.
+   * Returns why the state cannot follow (it then no longer equals a recovery), or undefined.
+   */
+  segmentsDeleted(below: number): string | undefined {
+    for (const [seq, segment] of this.segmentOf) {
+      if (segment >= below) continue;
+      const copy = this.copyIn.get(seq);
+      if (copy === undefined || copy < below) return `live message ${seq} has no copy at or after ${below}`;
+      this.segmentOf.set(seq, copy);
+      this.copyIn.delete(seq);
+    }
+    for (const segment of this.messagesIn.keys()) if (segment < below) this.messagesIn.delete(segment);
+    const pinned = [
+      ['durable subscription', this.durableAt, this.model.durables],
+      ['producer', this.producerAt, this.model.producerSeqs],
+      ['dispatch mark', this.markAt, this.model.marks],
+    ] as const;
+    for (const [what, pins, live] of pinned) {
+      for (const [key, segment] of pins) {
+        if (segment >= below) continue;
+        if (live.has(key)) return `the ${what} ${key} was not carried forward past ${below}`;
+        pins.delete(key); // removed since: nothing to carry
+      }
+    }
+    if (this.latestEpoch !== undefined && this.latestEpoch.segment < below) return `the latest epoch record was not carried forward past ${below}`;
+    if (this.open.size > 0) return 'a transaction is open across a reclaimed segment';
+    return undefined;
+  }
+
+  private forget(seq: number): void {
+    this.segmentOf.delete(seq);
+    this.copyIn.delete(seq);
   }
 
   /** Remembers the segment of the record that holds a key's highest value. */

@@ -10,7 +10,7 @@ import { SEGMENT_HEADER_SIZE } from '../journal/constants.js';
 import { FrameScanner } from '../journal/records/frame.js';
 import { decodeRecord, encodeRecord } from '../journal/records/index.js';
 import { segmentFileName } from '../journal/segment.js';
-import { tempDir } from '../testing/helpers.js';
+import { rng, tempDir } from '../testing/helpers.js';
 import { FileStore } from './file-store.js';
 import type { DurableSubscriptionInfo, RecoveredMessage, RecoveredState, StoredMessage, TransactionOp } from './types.js';
 import { durableKey } from './types.js';
@@ -76,22 +76,6 @@ function expectMatches(state: RecoveredState, model: Expected): void {
     expect(view(gotDurables.get(key)!.pending), key).to.deep.equal(view(pending.get(key)));
   }
   expect(new Map(state.producerSeqs), 'producer sequences').to.deep.equal(model.producers);
-}
-
-/** A small seeded generator, so a failure replays exactly. */
-function rng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-  return {
-    int: (n) => Math.floor(next() * n),
-    pick: (xs) => xs[Math.floor(next() * xs.length)]!,
-    chance: (p) => next() < p,
-  };
 }
 
 describe('FileStore recovery (model-based)', function () {
