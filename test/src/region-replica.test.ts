@@ -71,6 +71,9 @@ describe('regions: the replica role hosted by the brokers', function () {
     const health = await fetch(`http://127.0.0.1:${b!.ports.admin}/health`);
     expect(health.status, 'a receiving replica is healthy').to.equal(200);
     expect(((await health.json()) as { region: { role: string } }).region.role).to.equal('replica');
+    const destinations = await fetch(`http://127.0.0.1:${b!.ports.admin}/destinations`);
+    expect(destinations.status, 'a replica holds no destinations it serves').to.equal(503);
+    expect(((await destinations.json()) as { error: { message: string } }).error.message).to.contain('replica').and.to.contain('serves no clients');
 
     // A STOMP client at the replica gets one ERROR naming the primary region and its endpoints.
     const raw = await RawSocket.open(b!.ports.stomp);

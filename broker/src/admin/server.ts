@@ -84,9 +84,12 @@ const ROUTES: Record<string, Route> = {
     const destinations = source.destinations();
     if (destinations === undefined) {
       const { role } = source.ha();
-      return errorReply(
-        new BrokerError('TANDEM_ERR_NOT_ACTIVE', `This broker is ${role}: it holds no messages and serves no clients; ask the active broker (GET /role names it)`),
-      );
+      const region = role === 'active' ? source.regionHealth?.()?.region : undefined;
+      const message =
+        region === undefined
+          ? `This broker is ${role}: it holds no messages and serves no clients; ask the active broker (GET /role names it)`
+          : `This broker is the active broker of region ${String(region['name'])} (${String(region['role'])}, ${String(region['state'])}): it serves no clients; ask the primary region (GET /replication names it)`;
+      return errorReply(new BrokerError('TANDEM_ERR_NOT_ACTIVE', message));
     }
     return json(200, {
       destinations: destinations.map((d) => ({
