@@ -4,10 +4,11 @@
 // endpoint of both regions ends up on the primary; and the replica region's standby takes over
 // receiving after kill -9 of its active with nothing lost.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FailoverClient, type Message } from '@tandem-mq/failover-client';
-import { releaseClients, trackCloser } from './harness/cleanup-registry.js';
+import { makeTempDir, releaseClients, trackCloser } from './harness/cleanup-registry.js';
 import { uniqueName } from './harness/names.js';
 import { RawSocket } from './harness/raw-socket.js';
 import { journalDifference } from './harness/replication.js';
@@ -113,6 +114,41 @@ describe('regions: the replica role hosted by the brokers', function () {
     expect(onPrimary.status).to.equal(409);
     expect((onPrimary.body['error'] as { code: string }).code).to.equal('TANDEM_ERR_PROMOTE_NOT_REPLICA');
     expect((await b!.view()).role, 'nothing changed').to.equal('replica');
+  });
+
+  it('runs the brokers\' link over TLS when replication.tls is set, and a switchover then promotes over it', async function () {
+    const certDir = makeTempDir('region-tls');
+    const cert = path.join(certDir, 'cert.pem');
+    const key = path.join(certDir, 'key.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    topology = await RegionTopology.create(1, 256 * 1024, { cert, key });
+    const [a] = topology.primary.members;
+    const [b] = topology.replica.members;
+    await b!.start();
+    await a!.start();
+    expect(a!.link.startsWith('wss://')).to.equal(true);
+    const queue = `/queue/${uniqueName('tls')}`;
+    await produce(a!, queue, 0, 40);
+    await caughtUp(topology.primary.dataDir, topology.replica.dataDir);
+    expect((await a!.waitForView('shipping over wss', (v) => v.state === 'shipping' && v.lag.bytes === 0)).link.up).to.equal(true);
+    // A plaintext connection to the TLS endpoint is no link.
+    const plain = await fetch(`http://127.0.0.1:${b!.ports.replication}/replication`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect(plain).to.not.equal(101);
+
+    const promoted = await b!.promote('SWITCHOVER');
+    expect(promoted.status, JSON.stringify(promoted.body)).to.equal(200);
+    await a!.waitForView('the old primary receiving over wss', (v) => v.role === 'replica' && v.state === 'receiving');
+    const consumer = await StompitSession.connect(b!.ports.stomp);
+    const subscription = await consumer.subscribe(queue, { ack: 'auto' });
+    const got = await subscription.inbox.take(40);
+    expect(got.map((m) => Number(m.headers['x-index']))).to.deep.equal(Array.from({ length: 40 }, (_, i) => i));
+    await consumer.disconnect();
   });
 
   it("keeps receiving through kill -9 of the replica region's active: its standby takes over, nothing lost", async function () {

@@ -59,13 +59,15 @@ export class RegionMember {
   }
 
   get link(): string {
-    return `ws://127.0.0.1:${this.ports.replication}`;
+    return `${this.region.topology.tls === undefined ? 'ws' : 'wss'}://127.0.0.1:${this.ports.replication}`;
   }
 
   /** The config file's text: this region's settings, the counterpart's endpoints. */
   configText(options: MemberOptions = {}): string {
     const other = this.region.counterpart!;
-    const links = options.linkPorts?.map((p) => `ws://127.0.0.1:${p}`) ?? other.members.map((m) => m.link);
+    const tls = this.region.topology.tls;
+    const scheme = tls === undefined ? 'ws' : 'wss';
+    const links = options.linkPorts?.map((p) => `${scheme}://127.0.0.1:${p}`) ?? other.members.map((m) => m.link);
     return JSON.stringify(
       {
         dataDir: this.region.dataDir,
@@ -80,6 +82,7 @@ export class RegionMember {
           initialRole: this.region.initialRole,
           token: TOKEN,
           listen: { host: '127.0.0.1', port: this.ports.replication },
+          ...(tls === undefined ? {} : { tls: { cert: tls.cert, key: tls.key }, ca: tls.cert }),
           counterpart: { region: other.name, links, clients: other.members.map((m) => m.endpoint) },
           lagReportIntervalMs: 100,
         },
@@ -150,11 +153,15 @@ export class RegionTopology {
   primary!: Region;
   replica!: Region;
 
-  private constructor(readonly segmentSize: number) {}
+  private constructor(
+    readonly segmentSize: number,
+    /** Every replication endpoint serves this certificate (wss://), and every link trusts it. */
+    readonly tls: { cert: string; key: string } | undefined,
+  ) {}
 
   /** Two regions of `perRegion` brokers each (1 or 2), none started. */
-  static async create(perRegion: 1 | 2 = 1, segmentSize = 256 * 1024): Promise<RegionTopology> {
-    const t = new RegionTopology(segmentSize);
+  static async create(perRegion: 1 | 2 = 1, segmentSize = 256 * 1024, tls?: { cert: string; key: string }): Promise<RegionTopology> {
+    const t = new RegionTopology(segmentSize, tls);
     t.primary = new Region(t, PRIMARY, 'primary');
     t.replica = new Region(t, REPLICA, 'replica');
     t.primary.counterpart = t.replica;
