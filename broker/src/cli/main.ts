@@ -113,7 +113,7 @@ async function runBroker(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // The log lines broker.listening and ha.standby are for machines; these are for the person who ran the command.
-  broker.onActive((addresses) => process.stderr.write(`${describeListeners(addresses)}\n`));
+  broker.onActive((addresses) => process.stderr.write(`${describeListeners(addresses, config.replication?.region)}\n`));
   broker.onStandby((admin, holder) => process.stderr.write(`${describeStandby(config.dataDir, admin, holder)}\n`));
   try {
     await broker.ready();
@@ -140,11 +140,14 @@ function describeStandby(dataDir: string, admin: ListeningAddress, holder: HaLoc
   ].join('\n');
 }
 
-function describeListeners(addresses: ListeningAddresses): string {
+function describeListeners(addresses: ListeningAddresses, region: string | undefined): string {
   const lines = [`Tandem MQ broker is active:`, `  STOMP            ${at('stomp', addresses.stomp)}`];
+  // In a replica region the listeners answer every client with an ERROR naming the primary.
+  if (region !== undefined) lines.splice(1, 0, `  region           ${region} (a replica region refuses clients: GET /replication tells the role)`);
   if (addresses.tls !== undefined) lines.push(`  STOMP over TLS   ${at('stomp+ssl', addresses.tls)}`);
   if (addresses.websocket !== undefined) lines.push(`  STOMP over WS    ${at('ws', addresses.websocket)}`);
   lines.push(`  admin HTTP       ${at('http', addresses.admin)}/health`);
+  if (region !== undefined) lines.push(`  replication      ${at('http', addresses.admin)}/replication`);
   return lines.join('\n');
 }
 
