@@ -5,15 +5,8 @@ export { ReplicationError, ReplicationErrors, replicationErrorCodes, isReplicati
 export type { ReplicationErrorCode } from './errors.js';
 export { START, journalOffset, samePosition, formatPosition, describePosition } from './position.js';
 export type { Position } from './position.js';
-export {
-  PROTOCOL_VERSION,
-  WS_SUBPROTOCOL,
-  MessageType,
-  LinkDecoder,
-  encodeMessage,
-  decodeMessage,
-  batchMessage,
-} from './protocol.js';
+export { PROTOCOL_VERSION, WS_SUBPROTOCOL, MessageType, batchMessage } from './protocol.js';
+export { LinkDecoder, encodeMessage, decodeMessage } from './protocol-codec.js';
 export type * from './protocol.js';
 export { JournalTailer } from './tailer.js';
 export { listSegments, readJournalEnd, dataEnd, journalEndPosition } from './journal-dir.js';

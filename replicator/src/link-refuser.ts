@@ -4,7 +4,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { silentLogger, type Logger } from '@tandem-mq/shared-store';
-import { decodeMessage, encodeMessage, type HelloMessage, type LinkMessage, type RefusalMessage } from './protocol.js';
+import { type HelloMessage, type LinkMessage, type RefusalMessage } from './protocol.js';
+import { decodeMessage, encodeMessage } from './protocol-codec.js';
 
 export interface LinkRefuserOptions {
   token: string;

@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import type { FileIO, Logger, Timers } from '@tandem-mq/shared-store';
 import { ReplicationError } from './errors.js';
 import { formatPosition, type Position } from './position.js';
-import { WS_SUBPROTOCOL, encodeMessage, type AckMessage, type LinkMessage, type ResendMessage } from './protocol.js';
+import { WS_SUBPROTOCOL, type AckMessage, type LinkMessage, type ResendMessage } from './protocol.js';
+import { encodeMessage } from './protocol-codec.js';
 import { SendWindow, messageFor } from './send-window.js';
 import { JournalTailer, type TailEvent } from './tailer.js';
 

@@ -4,7 +4,8 @@
 // serve: rejoin as its replica); silence everywhere means the counterpart is unreachable (serve).
 import WebSocket from 'ws';
 import { openLinkSocket, type LinkTlsOptions } from './outbound-link.js';
-import { PROTOCOL_VERSION, decodeMessage, encodeMessage, type LinkMessage, type Promotion } from './protocol.js';
+import { PROTOCOL_VERSION, type LinkMessage, type Promotion } from './protocol.js';
+import { decodeMessage, encodeMessage } from './protocol-codec.js';
 
 export interface ProbeOptions {
   urls: readonly string[];

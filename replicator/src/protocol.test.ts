@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { crc32c } from '@tandem-mq/shared-store';
 import { ReplicationError } from './errors.js';
-import { LinkDecoder, batchMessage, decodeMessage, encodeMessage, type LinkMessage } from './protocol.js';
+import { batchMessage, type LinkMessage } from './protocol.js';
+import { LinkDecoder, decodeMessage, encodeMessage } from './protocol-codec.js';
 
 /** Hex digits, spaces ignored, `#` starting a comment to the end of the line. */
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');

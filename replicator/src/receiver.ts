@@ -12,8 +12,6 @@ import { LinkServer } from './link-server.js';
 import { describePosition, formatPosition, journalOffset, type Position } from './position.js';
 import {
   PROTOCOL_VERSION,
-  decodeMessage,
-  encodeMessage,
   type BatchMessage,
   type HelloMessage,
   type LinkMessage,
@@ -21,6 +19,7 @@ import {
   type RefusalMessage,
   type SegmentDeletedMessage,
 } from './protocol.js';
+import { decodeMessage, encodeMessage } from './protocol-codec.js';
 import { ReplicaApplier, type ApplierStats } from './replica-applier.js';
 import { ReplicaStore } from './replica-store.js';
 

@@ -20,13 +20,13 @@ import { describePosition, formatPosition, journalOffset, START, type Position }
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
   PROTOCOL_VERSION,
-  decodeMessage,
   type LinkMessage,
   type Promotion,
   type RefusalMessage,
   type ResendMessage,
   type WelcomeMessage,
 } from './protocol.js';
+import { decodeMessage } from './protocol-codec.js';
 import { checkAnchor } from './anchor.js';
 import { journalEndPosition, readJournalEnd } from './journal-dir.js';
 import { OutboundLink, openLinkSocket, type LinkTlsOptions } from './outbound-link.js';
