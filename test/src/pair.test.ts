@@ -214,7 +214,10 @@ describe('active/standby pair', function () {
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor('the failover URI', () => stderr.includes('clients connect with'), 20000);
+    await waitFor('the failover URI', () => stderr.includes('clients connect with'), 20000).catch((error: unknown) => {
+      // The launcher's own output says why (a port taken meanwhile, a config problem).
+      throw new Error(`${(error as Error).message}\n--- stderr ---\n${stderr.slice(-2000)}\n--- stdout ---\n${stdout.slice(-3000)}`);
+    });
     expect(stderr).to.contain(`clients connect with ${pair.failoverUri()}`);
     expect(stderr).to.contain('broker-1 is active, broker-2 standby');
     expect(stdout).to.match(/^broker-1 \| \{.*"event":"broker\.listening"/m);
