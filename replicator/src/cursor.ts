@@ -2,7 +2,7 @@
 // atomically (write a temporary file, fdatasync, rename, fsync the directory), so after any crash
 // it holds either the old position or the new one, never a mix.
 import { join } from 'node:path';
-import { nodeFileIO, writeFully, type FileIO } from '@tandem-mq/shared-store';
+import { nodeFileIO, readWholeFile, replaceFile, type FileIO } from '@tandem-mq/shared-store';
 import { ReplicationError } from './errors.js';
 import type { Position } from './position.js';
 
@@ -21,7 +21,6 @@ export interface CursorFile {
 
 export class Cursor {
   private readonly path: string;
-  private readonly tempPath: string;
 
   constructor(
     private readonly dir: string,
@@ -29,7 +28,6 @@ export class Cursor {
     private readonly now: () => number = Date.now,
   ) {
     this.path = join(dir, CURSOR_FILE_NAME);
-    this.tempPath = `${this.path}.tmp`;
   }
 
   /** The stored position, or undefined when there is no cursor file. */
@@ -42,7 +40,7 @@ export class Cursor {
     if ((await this.io.stat(this.path)) === undefined) return undefined;
     let text: string;
     try {
-      text = await this.readText();
+      text = (await readWholeFile(this.io, this.path)).toString('utf8');
     } catch (cause) {
       throw new ReplicationError('TANDEM_ERR_REPLICATION_CURSOR', `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
     }
@@ -72,33 +70,6 @@ export class Cursor {
   async write(position: Position, observedAt?: number): Promise<void> {
     const body: CursorFile = { version: CURSOR_VERSION, segment: position.segment, offset: position.offset, updatedAt: this.now() };
     if (observedAt !== undefined) body.observedAt = observedAt;
-    const bytes = Buffer.from(JSON.stringify(body) + '\n');
-    if ((await this.io.stat(this.tempPath)) !== undefined) await this.io.unlink(this.tempPath);
-    const file = await this.io.open(this.tempPath, 'create');
-    try {
-      await writeFully(file, bytes, 0);
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    await this.io.rename(this.tempPath, this.path);
-    await this.io.fsyncDir(this.dir);
-  }
-
-  private async readText(): Promise<string> {
-    const file = await this.io.open(this.path, 'read');
-    try {
-      const size = await file.size();
-      const buf = Buffer.alloc(size);
-      let filled = 0;
-      while (filled < size) {
-        const n = await file.read(buf, filled, size - filled, filled);
-        if (n === 0) break;
-        filled += n;
-      }
-      return buf.subarray(0, filled).toString('utf8');
-    } finally {
-      await file.close();
-    }
+    await replaceFile(this.io, this.dir, this.path, Buffer.from(JSON.stringify(body) + '\n'));
   }
 }

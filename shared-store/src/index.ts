@@ -17,7 +17,7 @@ export type { StoreHarness, StoreHarnessFactory } from './store/conformance.js';
 
 export { Journal } from './journal/journal.js';
 export type { JournalOptions, JournalState, JournalStats } from './journal/journal.js';
-export { nodeFileIO, FaultyFileIO, InjectedIOError, writeFully } from './journal/file-io.js';
+export { nodeFileIO, FaultyFileIO, InjectedIOError, writeFully, replaceFile, readWholeFile } from './journal/file-io.js';
 export type { FileIO, FileHandleIO, OpenMode } from './journal/file-io.js';
 export { realTimers, ManualTimers } from './journal/timers.js';
 export type { Timers, TimerHandle } from './journal/timers.js';

@@ -3,7 +3,7 @@
 // atomically (temporary file, fdatasync, rename, directory fsync), so a crash leaves the old state
 // or the new one.
 import { join } from 'node:path';
-import { nodeFileIO, writeFully, type FileIO } from '@tandem-mq/shared-store';
+import { nodeFileIO, readWholeFile, replaceFile, type FileIO } from '@tandem-mq/shared-store';
 import { describePosition, type Position, type Promotion, type PromotionMode } from '@tandem-mq/replicator';
 import type { RegionRole, ReplicationConfig } from '../config/replication.js';
 import { BrokerError } from '../errors.js';
@@ -82,18 +82,10 @@ export class RegionStateFile {
 
   /** The stored state, or undefined when the directory has none yet. */
   async read(): Promise<RegionState | undefined> {
-    const size = (await this.io.stat(this.path))?.size;
-    if (size === undefined) return undefined;
+    if ((await this.io.stat(this.path)) === undefined) return undefined;
     let value: unknown;
     try {
-      const handle = await this.io.open(this.path, 'read');
-      const buf = Buffer.alloc(size);
-      try {
-        await handle.read(buf, 0, size, 0);
-      } finally {
-        await handle.close();
-      }
-      value = JSON.parse(buf.toString('utf8'));
+      value = JSON.parse((await readWholeFile(this.io, this.path)).toString('utf8'));
     } catch (cause) {
       throw new BrokerError('TANDEM_ERR_REGION_STATE', `${this.path} cannot be read: ${(cause as Error).message}`, { cause });
     }
@@ -104,18 +96,8 @@ export class RegionStateFile {
 
   /** Replaces the stored state; resolves once the new one survives a crash. */
   async write(state: RegionState): Promise<void> {
-    const temp = `${this.path}.tmp`;
     await this.io.mkdir(this.dir);
-    if ((await this.io.stat(temp)) !== undefined) await this.io.unlink(temp);
-    const handle = await this.io.open(temp, 'create');
-    try {
-      await writeFully(handle, Buffer.from(JSON.stringify(state, null, 2) + '\n'), 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await this.io.rename(temp, this.path);
-    await this.io.fsyncDir(this.dir);
+    await replaceFile(this.io, this.dir, this.path, Buffer.from(JSON.stringify(state, null, 2) + '\n'));
   }
 }
 

@@ -129,6 +129,42 @@ export function writeFullySync(
   }
 }
 
+/**
+ * Replaces the small file `path` in `dir` with `bytes` so that a crash leaves the old content or the
+ * new, never a mix: a temporary file beside it, fdatasync, rename over it, fsync of the directory.
+ */
+export async function replaceFile(io: FileIO, dir: string, path: string, bytes: Buffer): Promise<void> {
+  const temp = `${path}.tmp`;
+  if ((await io.stat(temp)) !== undefined) await io.unlink(temp); // left by a crash mid-replace
+  const file = await io.open(temp, 'create');
+  try {
+    await writeFully(file, bytes, 0);
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await io.rename(temp, path);
+  await io.fsyncDir(dir);
+}
+
+/** All the bytes of a small file (or its first `limit`), looping over short reads. */
+export async function readWholeFile(io: FileIO, path: string, limit = Infinity): Promise<Buffer> {
+  const file = await io.open(path, 'read');
+  try {
+    const size = Math.min(limit, await file.size());
+    const buf = Buffer.alloc(size);
+    let filled = 0;
+    while (filled < size) {
+      const n = await file.read(buf, filled, size - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return buf.subarray(0, filled);
+  } finally {
+    await file.close();
+  }
+}
+
 /** An injected I/O failure, shaped like the errors node:fs raises. */
 export class InjectedIOError extends Error {
   readonly code = 'EIO';

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { READ_CHUNK_SIZE, SEGMENT_HEADER_SIZE } from './constants.js';
 import type { FileIO } from './file-io.js';
-import { writeFully } from './file-io.js';
+import { readWholeFile, writeFully } from './file-io.js';
 import { Segment, encodeSegmentHeader, parseSegmentFileName, segmentFileName } from './segment.js';
 
 export interface SegmentFile {
@@ -142,19 +142,7 @@ export class SegmentRepository {
   }
 
   /** The first `length` bytes of a file (a segment header), however many of them exist. */
-  async readHead(path: string, length: number): Promise<Buffer> {
-    const file = await this.io.open(path, 'read');
-    try {
-      const buf = Buffer.alloc(length);
-      let filled = 0;
-      while (filled < length) {
-        const n = await file.read(buf, filled, length - filled, filled);
-        if (n === 0) break;
-        filled += n;
-      }
-      return buf.subarray(0, filled);
-    } finally {
-      await file.close();
-    }
+  readHead(path: string, length: number): Promise<Buffer> {
+    return readWholeFile(this.io, path, length);
   }
 }
