@@ -2,14 +2,13 @@
 // The `tandem` command. `tandem broker` runs one broker (active or standby, as the data-directory
 // lock decides) until SIGTERM or SIGINT; `tandem pair` runs the local pair. Exit codes: 0 after a
 // clean stop, 1 when the broker fails or stops on its own, 2 for a bad command line or config.
-import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { createBroker, type ListeningAddresses } from '../broker.js';
 import type { HaLockHolder } from '../ha/ha-lock.js';
 import type { ListeningAddress } from '../transport/types.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { BrokerError } from '../errors.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseFlags } from './exit.js';
 import { runPair } from './pair.js';
 import { runPromote } from './promote.js';
 import { runReplicationCommand } from '@tandem-mq/replicator';
@@ -63,25 +62,14 @@ function version(): string {
 }
 
 function parseBrokerFlags(args: string[]): { file?: string; flags: ConfigFlags; help: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        'data-dir': { type: 'string' },
-        mode: { type: 'string' },
-        repair: { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values } = parsed;
+  const values = parseFlags(args, {
+    config: { type: 'string' },
+    'data-dir': { type: 'string' },
+    mode: { type: 'string' },
+    repair: { type: 'boolean' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const flags: ConfigFlags = {};
   if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
   if (values.mode !== undefined) flags.mode = values.mode;

@@ -4,10 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { BrokerConfig } from '../config/schema.js';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './exit.js';
+import { EXIT_FAILED, EXIT_OK, parseFlags } from './exit.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../../config/pair/', import.meta.url));
@@ -41,23 +40,13 @@ function clientHost(host: string): string {
 }
 
 function parsePairFlags(args: string[]): { flags: ConfigFlags; configDir: string; help: boolean } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'data-dir': { type: 'string' },
-        mode: { type: 'string' },
-        'config-dir': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseFlags(args, {
+    'data-dir': { type: 'string' },
+    mode: { type: 'string' },
+    'config-dir': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   // Both brokers get the same --data-dir, resolved here, so they cannot end up on different folders.
   const flags: ConfigFlags = { dataDir: path.resolve(values['data-dir'] ?? 'data') };
   if (values.mode !== undefined) flags.mode = values.mode;

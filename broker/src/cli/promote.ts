@@ -1,8 +1,7 @@
 // `tandem promote --mode switchover|failover --admin URL`: POST /promote on the replica region's
 // active broker, then the JSON result and a one-line summary. A bad flag is a usage error (exit 2);
 // an answer with an error code prints its code and message (exit 1).
-import { parseArgs } from 'node:util';
-import { EXIT_FAILED, EXIT_OK, UsageError } from './exit.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, parseFlags } from './exit.js';
 
 export const PROMOTE_HELP = `Usage: tandem promote --mode switchover|failover --admin URL [--timeout MS]
 
@@ -29,17 +28,11 @@ interface Options {
 }
 
 function parse(args: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: { mode: { type: 'string' }, admin: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    throw new UsageError(`promote: ${(error as Error).message}`);
-  }
+  const values = parseFlags(
+    args,
+    { mode: { type: 'string' }, admin: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    'promote: ',
+  );
   if (values.help === true) return 'help';
   const mode = values.mode?.toUpperCase();
   if (mode !== 'SWITCHOVER' && mode !== 'FAILOVER') throw new UsageError(`promote: --mode must be switchover or failover (got ${values.mode ?? 'nothing'})`);
