@@ -5,13 +5,10 @@ import type { Delivery } from '../../core/types.js';
 import type { StompVersion } from './frame.js';
 import { SET_BY_SERVER } from './handlers/outbound.js';
 import type { Outbox } from './outbox.js';
-import { escapeHeader } from './serializer.js';
+import { breaksUnescapedName, escapeHeader, withoutLineBreaks } from './serializer.js';
 
 const NUL = 0;
 const CACHE_KEY = 'stomp';
-const LINE_BREAKS = /[\r\n]/;
-const LINE_BREAK_RUNS = /[\r\n]+/g;
-const UNWRITABLE_1_0_NAME = /[\r\n:]/;
 
 /** A message's encoded common part for one version, with the fields it was made from. */
 interface SharedPart {
@@ -39,7 +36,7 @@ type SharedParts = Partial<Record<StompVersion, SharedPart>>;
  */
 function headerText(text: string, version: StompVersion): string {
   if (version !== '1.0') return escapeHeader(text, version);
-  return LINE_BREAKS.test(text) ? text.replace(LINE_BREAK_RUNS, ' ') : text;
+  return withoutLineBreaks(text);
 }
 
 /**
@@ -108,7 +105,7 @@ function makeSharedPart(delivery: Delivery, version: StompVersion): SharedPart {
   const headers = delivery.headers;
   for (const name in headers) {
     // An empty name cannot be written; a 1.0 frame cannot carry a name with a line break or colon.
-    if (SET_BY_SERVER.has(name) || name === '' || (version === '1.0' && UNWRITABLE_1_0_NAME.test(name))) continue;
+    if (SET_BY_SERVER.has(name) || name === '' || (version === '1.0' && breaksUnescapedName(name))) continue;
     tail += headerText(name, version) + ':' + headerText(headers[name]!, version) + '\n';
   }
   tail += `content-length:${delivery.body.length}\n\n`;

@@ -19,6 +19,17 @@ const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', ':': '\\c',
 // Where nothing is escaped, these would end the header line or split it in the wrong place.
 const BREAKS_NAME = /[\r\n:]/;
 const BREAKS_VALUE = /[\r\n]/;
+const LINE_BREAK_RUNS = /[\r\n]+/g;
+
+/** Whether a header name would break its line where nothing is escaped (STOMP 1.0): it cannot be written. */
+export function breaksUnescapedName(name: string): boolean {
+  return BREAKS_NAME.test(name);
+}
+
+/** The text with each run of line breaks made one space: a value STOMP 1.0 can carry. */
+export function withoutLineBreaks(text: string): string {
+  return BREAKS_VALUE.test(text) ? text.replace(LINE_BREAK_RUNS, ' ') : text;
+}
 
 /**
  * Escapes a header name or value for a frame other than CONNECT/CONNECTED. STOMP 1.0 has no

@@ -6,7 +6,7 @@ import { BrokerError } from '../../errors.js';
 import type { BrokerCore, ConnectionSink, CoreConnection, Delivery } from '../../core/types.js';
 import { header, type StompFrame, type StompLimits, type StompVersion } from './frame.js';
 import { StompParser } from './parser.js';
-import { HEARTBEAT_EOL, serializeFrame } from './serializer.js';
+import { HEARTBEAT_EOL, breaksUnescapedName, serializeFrame, withoutLineBreaks } from './serializer.js';
 import { handleConnect } from './handlers/connect.js';
 import type { HandlerContext } from './handlers/context.js';
 import { HeartbeatMonitor, systemClock, type Clock, type HeartbeatOffer } from './handlers/heartbeat.js';
@@ -364,7 +364,7 @@ export class StompSession implements ConnectionSink {
     try {
       return serializeFrame(frame, this.version);
     } catch {
-      return serializeFrame({ ...frame, headers: frame.headers.filter(([n]) => !/[\r\n:]/.test(n)).map(([n, v]) => [n, v.replace(/[\r\n]+/g, ' ')]) }, this.version);
+      return serializeFrame({ ...frame, headers: frame.headers.filter(([n]) => !breaksUnescapedName(n)).map(([n, v]) => [n, withoutLineBreaks(v)]) }, this.version);
     }
   }
 

@@ -2,6 +2,7 @@
 // serializer. STOMP 1.2 "Server Frames".
 import type { Delivery } from '../../../core/types.js';
 import type { StompFrame } from '../frame.js';
+import { withoutLineBreaks } from '../serializer.js';
 
 /** The error shape an ERROR frame needs; BrokerError and StoreError both fit. */
 export interface CodedError {
@@ -79,5 +80,5 @@ export function errorFrame(error: CodedError, offending?: StompFrame, receiptId?
 const EMPTY = Buffer.alloc(0);
 
 function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').trim();
+  return withoutLineBreaks(text).trim();
 }
