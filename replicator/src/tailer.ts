@@ -213,21 +213,17 @@ export class JournalTailer {
     const oldest = this.segments[0];
     if (oldest === undefined) return undefined;
     const last = this.segments[this.segments.length - 1]!;
-    if (oldest > this.deletedBelow && oldest > (this.pendingDeletion?.below ?? 0)) {
-      if (this.seg < oldest) {
-        // The segment we stand in (or everything up to our position) is gone on the primary. The
-        // reclaimer deletes only segments nothing live is left in, so the rest of it is not needed.
-        this.pendingDeletion = undefined;
-        return this.reportDeletion(oldest);
-      }
-      // The end of the journal now: the carried-forward records were durable before the deletion.
-      const size = await dataEnd(this.io, join(this.options.dir, segmentFileName(last)));
-      this.pendingDeletion = { below: oldest, after: last + (size ?? 0) };
-    }
+    const deleting = oldest > this.deletedBelow && oldest > (this.pendingDeletion?.below ?? 0);
+    // The segment we stand in (or everything up to our position) is gone on the primary. The
+    // reclaimer deletes only segments nothing live is left in, so the rest of it is not needed.
+    if (deleting && this.seg < oldest) return this.reportDeletion(oldest);
     let end: number | undefined;
-    if (last !== this.seg) {
+    if (last !== this.seg || deleting) {
       const size = await dataEnd(this.io, join(this.options.dir, segmentFileName(last)));
-      if (size !== undefined) this.noteHead((end = last + size), true);
+      if (size !== undefined) end = last + size;
+      if (end !== undefined && last !== this.seg) this.noteHead(end, true);
+      // The end of the journal now: the carried-forward records were durable before the deletion.
+      if (deleting) this.pendingDeletion = { below: oldest, after: end ?? last };
     }
     if (!this.segments.includes(this.seg)) {
       // Standing exactly where the primary's journal ends, before its next segment exists, is
