@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Journal, type StoredMessage } from '@tandem-mq/shared-store';
+import type { StoredMessage } from '@tandem-mq/shared-store';
 import { refuseLink } from './link-refuser.js';
 import { LinkServer } from './link-server.js';
 import { journalEndPosition } from './journal-dir.js';
@@ -16,7 +16,8 @@ import type { Promotion, RefusalMessage } from './protocol.js';
 import { listQuarantine, quarantineTail, type QuarantineManifest } from './quarantine.js';
 import { ReplicationReceiver } from './receiver.js';
 import { ReplicationSender } from './sender.js';
-import { segmentFiles, tempDir, until } from './testing/journal-files.js';
+import { segmentFiles, until } from './testing/journal-files.js';
+import { linkFixture } from './testing/link-fixture.js';
 
 const TOKEN = 'secret';
 const PROMOTION: Promotion = { generation: 2, mode: 'FAILOVER', at: 1_700_000_000_000, promotedRegion: 'west', endOfPrevious: { segment: 0, offset: 4096 }, lostUnknown: true };
@@ -27,27 +28,11 @@ function message(seq: number, size = 700): StoredMessage {
 
 describe('replication link: regions', function () {
   this.timeout(20000);
-  let primary: { dir: string; remove: () => void };
-  let replica: { dir: string; remove: () => void };
-  let journal: Journal;
-  const cleanups: Array<() => Promise<void>> = [];
-
-  beforeEach(async function () {
-    primary = tempDir('primary');
-    replica = tempDir('replica');
-    journal = new Journal({ dir: primary.dir, mode: 'durability', segmentSize: 64 * 1024 });
-    await journal.open(() => undefined);
-  });
-  afterEach(async function () {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-    await journal.close().catch(() => undefined);
-    primary.remove();
-    replica.remove();
-  });
+  const fx = linkFixture();
 
   async function receiver(generation: number, admit?: (g: number) => RefusalMessage | undefined): Promise<{ r: ReplicationReceiver; url: string }> {
     const r = new ReplicationReceiver({
-      dir: replica.dir,
+      dir: fx.replica,
       token: TOKEN,
       port: 0,
       lock: false,
@@ -56,7 +41,7 @@ describe('replication link: regions', function () {
       ...(admit === undefined ? {} : { admit: (hello) => admit(hello.generation) }),
     });
     const address = await r.start();
-    cleanups.push(() => r.stop());
+    fx.cleanups.push(() => r.stop());
     return { r, url: `ws://127.0.0.1:${address.port}/replication` };
   }
 
@@ -81,19 +66,19 @@ describe('replication link: regions', function () {
       }),
     );
     const address = await server.listen();
-    cleanups.push(() => server.close());
+    fx.cleanups.push(() => server.close());
     const url = `ws://127.0.0.1:${address.port}`;
     const replaced: Array<Promotion | undefined> = [];
-    const s = new ReplicationSender({ dir: primary.dir, url, token: TOKEN, region: 'east', generation: 1, onReplaced: (p) => replaced.push(p) });
+    const s = new ReplicationSender({ dir: fx.primary, url, token: TOKEN, region: 'east', generation: 1, onReplaced: (p) => replaced.push(p) });
     s.start();
-    cleanups.push(() => s.stop());
+    fx.cleanups.push(() => s.stop());
     expect(await s.finished).to.equal(undefined);
     expect(s.state).to.equal('replaced');
     expect(replaced).to.deep.equal([PROMOTION]);
     // At the same generation: not replaced, just refused, and it keeps trying.
-    const peer = new ReplicationSender({ dir: primary.dir, url, token: TOKEN, region: 'east', generation: 2, backoff: { initialMs: 20, maxMs: 50 } });
+    const peer = new ReplicationSender({ dir: fx.primary, url, token: TOKEN, region: 'east', generation: 2, backoff: { initialMs: 20, maxMs: 50 } });
     peer.start();
-    cleanups.push(() => peer.stop());
+    fx.cleanups.push(() => peer.stop());
     await until('refused as not a replica', () => peer.report().error?.code === 'TANDEM_ERR_REPLICATION_NOT_REPLICA');
     expect(peer.state).to.not.equal('replaced');
   });
@@ -103,7 +88,7 @@ describe('replication link: regions', function () {
     let drainedAt: Position | undefined;
     const replaced: Array<Promotion | undefined> = [];
     const s = new ReplicationSender({
-      dir: primary.dir,
+      dir: fx.primary,
       url,
       token: TOKEN,
       region: 'east',
@@ -111,19 +96,19 @@ describe('replication link: regions', function () {
       pollIntervalMs: 2,
       onDrain: async () => {
         // The broker closes its store here; these are its last records.
-        for (let i = 1; i <= 150; i++) await journal.append({ type: 'message-add', txId: 0, message: message(i) });
-        await journal.close();
-        drainedAt = await journalEndPosition(primary.dir);
+        for (let i = 1; i <= 150; i++) await fx.journal.append({ type: 'message-add', txId: 0, message: message(i) });
+        await fx.journal.close();
+        drainedAt = await journalEndPosition(fx.primary);
       },
       onReplaced: (p) => replaced.push(p),
     });
     s.start();
-    cleanups.push(() => s.stop());
+    fx.cleanups.push(() => s.stop());
     await until('linked', () => r.linked);
     const end = await r.requestDrain(10000);
     expect(journalOffset(end)).to.equal(journalOffset(drainedAt!));
     expect(journalOffset(r.report().position)).to.equal(journalOffset(end));
-    expect(segmentFiles(replica.dir)).to.deep.equal(segmentFiles(primary.dir));
+    expect(segmentFiles(fx.replica)).to.deep.equal(segmentFiles(fx.primary));
     expect(s.state).to.equal('drained');
     const frozen = await r.freeze();
     expect(journalOffset(frozen.position)).to.equal(journalOffset(end));
@@ -138,25 +123,25 @@ describe('replication link: regions', function () {
     const { r, url } = await receiver(1);
     const noLink = await r.requestDrain(100).then(() => undefined, (e: { reason: string }) => e.reason);
     expect(noLink).to.equal('no-link');
-    const s = new ReplicationSender({ dir: primary.dir, url, token: TOKEN, onDrain: () => new Promise(() => undefined), backoff: { initialMs: 20, maxMs: 50 } });
+    const s = new ReplicationSender({ dir: fx.primary, url, token: TOKEN, onDrain: () => new Promise(() => undefined), backoff: { initialMs: 20, maxMs: 50 } });
     s.start();
-    cleanups.push(() => s.stop());
+    fx.cleanups.push(() => s.stop());
     await until('linked', () => r.linked);
     const slow = await r.requestDrain(200).then(() => undefined, (e: { reason: string }) => e.reason);
     expect(slow).to.equal('timeout');
   });
 
   it("quarantines exactly the bytes past the position, cuts the journal back, and finds nothing the second time", async function () {
-    for (let i = 1; i <= 200; i++) await journal.append({ type: 'message-add', txId: 0, message: message(i) });
-    await journal.close();
-    const before = segmentFiles(primary.dir);
+    for (let i = 1; i <= 200; i++) await fx.journal.append({ type: 'message-add', txId: 0, message: message(i) });
+    await fx.journal.close();
+    const before = segmentFiles(fx.primary);
     const names = [...before.keys()];
     expect(names.length).to.be.greaterThan(2);
     const first = Number(names[0]!.slice(0, 20));
     // The new primary's copy ends after the first ten records.
     const end: Position = { segment: first, offset: 32 + frameSize(before.get(names[0]!)!, 10) };
-    const summary = await quarantineTail(primary.dir, end, { generation: 2, now: () => Date.UTC(2026, 0, 1) });
-    expect(summary.folder).to.equal(join(primary.dir, 'quarantine', '2026-01-01T00-00-00.000Z-generation-2'));
+    const summary = await quarantineTail(fx.primary, end, { generation: 2, now: () => Date.UTC(2026, 0, 1) });
+    expect(summary.folder).to.equal(join(fx.primary, 'quarantine', '2026-01-01T00-00-00.000Z-generation-2'));
     const manifest = JSON.parse(readFileSync(join(summary.folder!, 'manifest.json'), 'utf8')) as QuarantineManifest;
     // The journal's clean close left its mark after the last message.
     expect(manifest.recordsByType).to.deep.equal({ MessageAdd: 190, CleanShutdown: 1 });
@@ -166,12 +151,12 @@ describe('replication link: regions', function () {
     const tail = readFileSync(join(summary.folder!, manifest.files[0]!.file));
     expect(tail.equals(before.get(names[0]!)!.subarray(end.offset))).to.equal(true);
     for (const name of names.slice(1)) expect(readFileSync(join(summary.folder!, name)).equals(before.get(name)!)).to.equal(true);
-    expect([...segmentFiles(primary.dir).keys()]).to.deep.equal([names[0]]);
-    expect(statSync(join(primary.dir, names[0]!)).size).to.equal(end.offset);
+    expect([...segmentFiles(fx.primary).keys()]).to.deep.equal([names[0]]);
+    expect(statSync(join(fx.primary, names[0]!)).size).to.equal(end.offset);
     expect(summary.bytes).to.equal(manifest.bytes);
-    const again = await quarantineTail(primary.dir, end, { generation: 2 });
+    const again = await quarantineTail(fx.primary, end, { generation: 2 });
     expect(again.folder).to.equal(undefined);
-    expect(await listQuarantine(primary.dir)).to.deep.equal([{ folder: summary.folder, bytes: manifest.bytes, records: 191 }]);
+    expect(await listQuarantine(fx.primary)).to.deep.equal([{ folder: summary.folder, bytes: manifest.bytes, records: 191 }]);
     expect(existsSync(summary.folder!) && readdirSync(summary.folder!).length).to.equal(names.length + 1);
   });
 });

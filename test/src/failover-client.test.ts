@@ -8,6 +8,7 @@ import { FailoverClient, FailoverClientError, type ClientOptions, type Message, 
 import { adminRequest, type DestinationRow } from './harness/admin-client.js';
 import { BrokerProcess } from './harness/broker-process.js';
 import { trackCloser } from './harness/cleanup-registry.js';
+import { AckLedger } from './harness/ack-ledger.js';
 import { useBrokerCleanup } from './harness/suite.js';
 import { sleep, waitFor } from './harness/wait.js';
 import { uniqueName } from './harness/names.js';
@@ -124,32 +125,7 @@ describe('failover client against a broker killed with SIGKILL and restarted', f
     expect(consumer.c.endpoint).to.equal(`ws://127.0.0.1:${broker.ports.websocket}/`);
 
     const failures: unknown[] = [];
-    const deliveries = new Map<string, Array<{ messageId: string; afterConfirmedAck: boolean }>>();
-    const confirmedAcks = new Set<string>();
-    let acksUnsettled = 0;
-    await consumer.c.subscribe(
-      queue,
-      (message: Message) => {
-        const body = message.text();
-        const list = deliveries.get(body) ?? [];
-        list.push({ messageId: message.messageId, afterConfirmedAck: confirmedAcks.has(body) });
-        deliveries.set(body, list);
-        acksUnsettled++;
-        message.ack().then(
-          () => {
-            acksUnsettled--;
-            confirmedAcks.add(body);
-          },
-          // An ACK lost with the connection is in doubt: the broker may have stored it (the
-          // message is then gone) or not (it comes again, flagged redelivered).
-          (error: FailoverClientError) => {
-            acksUnsettled--;
-            if (error.code !== 'TANDEM_ERR_DELIVERY_STALE') failures.push(error);
-          },
-        );
-      },
-      { ack: 'client-individual' },
-    );
+    const ledger = await AckLedger.subscribe(consumer.c, queue, { onAckFailure: (_body, error) => failures.push(error) });
 
     const total = 400;
     const receipted = new Set<string>();
@@ -176,18 +152,18 @@ describe('failover client against a broker killed with SIGKILL and restarted', f
     expect(unconfirmedAtCrash, 'sends were in flight when the broker died').to.be.greaterThan(0);
 
     const drained = async (): Promise<boolean> => {
-      if (acksUnsettled > 0 || [...receipted].some((body) => !deliveries.has(body))) return false;
+      if (ledger.unsettled > 0 || [...receipted].some((body) => !ledger.deliveries.has(body))) return false;
       const rows = (await adminRequest(restarted.ports.admin, '/destinations')).json<{ destinations: DestinationRow[] }>().destinations;
       const row = rows.find((r) => r.destination === queue);
       return row !== undefined && row.depth === 0 && row.inFlight === 0;
     };
     await waitFor('every receipted message delivered and the queue drained', drained, 30000, 100);
     expect(failures, 'only in-doubt ACKs may fail').to.deep.equal([]);
-    const missing = [...receipted].filter((body) => !deliveries.has(body));
+    const missing = [...receipted].filter((body) => !ledger.deliveries.has(body));
     expect(missing, 'receipted but never delivered').to.deep.equal([]);
-    const storedTwice = [...deliveries].filter(([, list]) => new Set(list.map((d) => d.messageId)).size > 1).map(([body]) => body);
+    const storedTwice = ledger.storedTwice();
     expect(storedTwice, 'a resend stored as a second message').to.deep.equal([]);
-    const afterAck = [...deliveries].filter(([, list]) => list.some((d) => d.afterConfirmedAck)).map(([body]) => body);
+    const afterAck = ledger.afterAck();
     expect(afterAck, 'delivered again after a confirmed ACK').to.deep.equal([]);
 
     const port = restarted.ports.stomp;

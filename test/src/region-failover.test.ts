@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeRecord, journalFormat, type JournalRecord } from '@tandem-mq/shared-store';
 import { FailoverClient } from '@tandem-mq/failover-client';
-import { releaseClients, trackCloser } from './harness/cleanup-registry.js';
+import { trackCloser } from './harness/cleanup-registry.js';
 import { uniqueName } from './harness/names.js';
 import { RawSocket } from './harness/raw-socket.js';
 import { journalDifference, TcpRelay } from './harness/replication.js';
-import { PRIMARY, REPLICA, RegionTopology } from './harness/region.js';
+import { PRIMARY, REPLICA, regionTests } from './harness/region.js';
 import { StompitSession } from './harness/stompit-client.js';
 import { waitFor } from './harness/wait.js';
 import { encodeFrame } from './wire/frame-codec.js';
@@ -41,20 +41,15 @@ function quarantinedMessages(folder: string): JournalRecord[] {
 
 describe('regions: FAILOVER with the primary killed, and its rejoin with a quarantine', function () {
   this.timeout(120000);
-  let topology: RegionTopology | undefined;
+  const regions = regionTests();
   const relays: TcpRelay[] = [];
 
-  afterEach(async function () {
-    releaseClients();
+  afterEach(function () {
     for (const r of relays.splice(0)) r.close();
-    if (topology === undefined) return;
-    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${topology.tails()}\n`);
-    await topology.killAll();
-    topology = undefined;
   });
 
   it('keeps everything up to the RPO, quarantines exactly the unreplicated tail, and the old primary never serves again', async function () {
-    topology = await RegionTopology.create(1);
+    const topology = await regions.create(1);
     const [a] = topology.primary.members;
     const [b] = topology.replica.members;
     await b!.start();
@@ -138,7 +133,7 @@ describe('regions: FAILOVER with the primary killed, and its rejoin with a quara
     await after.disconnect();
     await waitFor(
       `the old primary to hold the new primary's journal (${journalDifference(topology.replica.dataDir, topology.primary.dataDir) ?? 'matching'})`,
-      () => journalDifference(topology!.replica.dataDir, topology!.primary.dataDir) === undefined,
+      () => journalDifference(topology.replica.dataDir, topology.primary.dataDir) === undefined,
       20000,
     );
     await b!.waitForView('shipping to the old primary', (v) => v.state === 'shipping' && v.lag.bytes === 0);

@@ -4,15 +4,15 @@
 // endpoint of both regions ends up on the primary; and the replica region's standby takes over
 // receiving after kill -9 of its active with nothing lost.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FailoverClient, type Message } from '@tandem-mq/failover-client';
-import { makeTempDir, releaseClients, trackCloser } from './harness/cleanup-registry.js';
+import { makeTempDir, trackCloser } from './harness/cleanup-registry.js';
+import { selfSignedCertificate } from './harness/certificate.js';
 import { uniqueName } from './harness/names.js';
 import { RawSocket } from './harness/raw-socket.js';
-import { journalDifference } from './harness/replication.js';
-import { PRIMARY, REPLICA, RegionTopology, type RegionMember } from './harness/region.js';
+import { journalDifference, produceNumbered, waitForSameJournal } from './harness/replication.js';
+import { PRIMARY, REPLICA, regionTests, type RegionMember } from './harness/region.js';
 import { StompitSession } from './harness/stompit-client.js';
 import { waitFor } from './harness/wait.js';
 import { encodeFrame } from './wire/frame-codec.js';
@@ -21,32 +21,13 @@ const BODY = Buffer.alloc(1024, 'r');
 
 describe('regions: the replica role hosted by the brokers', function () {
   this.timeout(90000);
-  let topology: RegionTopology | undefined;
+  const regions = regionTests();
 
-  afterEach(async function () {
-    releaseClients();
-    if (topology === undefined) return;
-    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${topology.tails()}\n`);
-    await topology.killAll();
-    topology = undefined;
-  });
-
-  async function produce(member: RegionMember, queue: string, from: number, count: number): Promise<void> {
-    const session = await StompitSession.connect(member.ports.stomp);
-    for (let i = from; i < from + count; i += 8) {
-      const sends: Array<Promise<void>> = [];
-      for (let j = i; j < Math.min(i + 8, from + count); j++) sends.push(session.send(queue, BODY, { persistent: 'true', 'x-index': String(j) }));
-      await Promise.all(sends);
-    }
-    await session.disconnect();
-  }
-
-  async function caughtUp(primaryDir: string, replicaDir: string): Promise<void> {
-    await waitFor(`the replica to match the primary (${journalDifference(primaryDir, replicaDir) ?? 'matching'})`, () => journalDifference(primaryDir, replicaDir) === undefined, 20000);
-  }
+  const produce = (member: RegionMember, queue: string, from: number, count: number): Promise<void> => produceNumbered(member.ports.stomp, queue, from, count, BODY);
+  const caughtUp = waitForSameJournal;
 
   it('ships to the replica broker, reports lag on both sides, refuses clients there and sends the failover client to the primary', async function () {
-    topology = await RegionTopology.create(1);
+    const topology = await regions.create(1);
     const [a] = topology.primary.members;
     const [b] = topology.replica.members;
     await b!.start();
@@ -99,7 +80,7 @@ describe('regions: the replica role hosted by the brokers', function () {
   });
 
   it('refuses a switchover with TANDEM_ERR_PROMOTE_NO_LINK while no primary is connected, and promotion on the primary', async function () {
-    topology = await RegionTopology.create(1);
+    const topology = await regions.create(1);
     const [a] = topology.primary.members;
     const [b] = topology.replica.members;
     await b!.start();
@@ -118,13 +99,8 @@ describe('regions: the replica role hosted by the brokers', function () {
 
   it('runs the brokers\' link over TLS when replication.tls is set, and a switchover then promotes over it', async function () {
     const certDir = makeTempDir('region-tls');
-    const cert = path.join(certDir, 'cert.pem');
-    const key = path.join(certDir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
-    topology = await RegionTopology.create(1, 256 * 1024, { cert, key });
+    const { cert, key } = selfSignedCertificate(certDir);
+    const topology = await regions.create(1, 256 * 1024, { cert, key });
     const [a] = topology.primary.members;
     const [b] = topology.replica.members;
     await b!.start();
@@ -152,7 +128,7 @@ describe('regions: the replica role hosted by the brokers', function () {
   });
 
   it("keeps receiving through kill -9 of the replica region's active: its standby takes over, nothing lost", async function () {
-    topology = await RegionTopology.create(2);
+    const topology = await regions.create(2);
     const [a1, a2] = topology.primary.members;
     const [b1, b2] = topology.replica.members;
     await b1!.start();
@@ -175,6 +151,6 @@ describe('regions: the replica role hosted by the brokers', function () {
     // its standby goes first, so that it does not take over and write on.
     expect((await a2!.broker.stop()).code).to.equal(0);
     expect((await a1!.broker.stop()).code).to.equal(0);
-    await waitFor('a byte-identical replica', () => journalDifference(topology!.primary.dataDir, topology!.replica.dataDir, true) === undefined, 20000);
+    await waitFor('a byte-identical replica', () => journalDifference(topology.primary.dataDir, topology.replica.dataDir, true) === undefined, 20000);
   });
 });

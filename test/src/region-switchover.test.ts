@@ -3,27 +3,20 @@
 // region is promoted. Nothing receipted is lost, nothing is stored twice or delivered again after
 // its confirmed ACK, the roles are reversed on both sides, and replication then flows back.
 import { expect } from 'chai';
-import { FailoverClient, type FailoverClientError, type Message } from '@tandem-mq/failover-client';
-import { releaseClients, trackCloser } from './harness/cleanup-registry.js';
+import { FailoverClient } from '@tandem-mq/failover-client';
+import { trackCloser } from './harness/cleanup-registry.js';
+import { AckLedger } from './harness/ack-ledger.js';
 import { uniqueName } from './harness/names.js';
 import { journalDifference } from './harness/replication.js';
-import { PRIMARY, REPLICA, RegionTopology } from './harness/region.js';
+import { PRIMARY, REPLICA, regionTests } from './harness/region.js';
 import { waitFor } from './harness/wait.js';
 
 describe('regions: SWITCHOVER under steady load', function () {
   this.timeout(120000);
-  let topology: RegionTopology | undefined;
-
-  afterEach(async function () {
-    releaseClients();
-    if (topology === undefined) return;
-    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${topology.tails()}\n`);
-    await topology.killAll();
-    topology = undefined;
-  });
+  const regions = regionTests();
 
   it('loses nothing, duplicates nothing, reverses the roles and replicates the other way', async function () {
-    topology = await RegionTopology.create(1);
+    const topology = await regions.create(1);
     const [a] = topology.primary.members;
     const [b] = topology.replica.members;
     await b!.start();
@@ -38,31 +31,7 @@ describe('regions: SWITCHOVER under steady load', function () {
     await consumer.connect();
 
     const failures: unknown[] = [];
-    const deliveries = new Map<string, Array<{ messageId: string; afterConfirmedAck: boolean }>>();
-    const confirmedAcks = new Set<string>();
-    let acksUnsettled = 0;
-    await consumer.subscribe(
-      queue,
-      (message: Message) => {
-        const body = message.text();
-        const list = deliveries.get(body) ?? [];
-        list.push({ messageId: message.messageId, afterConfirmedAck: confirmedAcks.has(body) });
-        deliveries.set(body, list);
-        acksUnsettled++;
-        message.ack().then(
-          () => {
-            acksUnsettled--;
-            confirmedAcks.add(body);
-          },
-          (error: FailoverClientError) => {
-            acksUnsettled--;
-            // An ACK lost with its connection is in doubt: the message comes again, or it is gone.
-            if (error.code !== 'TANDEM_ERR_DELIVERY_STALE') failures.push(error);
-          },
-        );
-      },
-      { ack: 'client-individual' },
-    );
+    const ledger = await AckLedger.subscribe(consumer, queue, { onAckFailure: (_body, error) => failures.push(error) });
 
     const total = 500;
     const receipted = new Set<string>();
@@ -94,16 +63,16 @@ describe('regions: SWITCHOVER under steady load', function () {
 
     await waitFor(
       'every receipted message delivered and acknowledged',
-      () => acksUnsettled === 0 && [...receipted].every((body) => confirmedAcks.has(body)),
+      () => ledger.unsettled === 0 && [...receipted].every((body) => ledger.confirmedAcks.has(body)),
       30000,
       50,
     );
     expect(failures, 'only in-doubt ACKs may fail').to.deep.equal([]);
-    const storedTwice = [...deliveries].filter(([, list]) => new Set(list.map((d) => d.messageId)).size > 1).map(([body]) => body);
+    const storedTwice = ledger.storedTwice();
     expect(storedTwice, 'a message stored twice').to.deep.equal([]);
-    const afterAck = [...deliveries].filter(([, list]) => list.some((d) => d.afterConfirmedAck)).map(([body]) => body);
+    const afterAck = ledger.afterAck();
     expect(afterAck, 'delivered again after a confirmed ACK').to.deep.equal([]);
-    expect(deliveries.size).to.equal(total);
+    expect(ledger.deliveries.size).to.equal(total);
 
     // Roles reversed, one history on both sides.
     const nowPrimary = await b!.waitForView('shipping', (v) => v.state === 'shipping');
@@ -117,7 +86,7 @@ describe('regions: SWITCHOVER under steady load', function () {
     // Replication flows back: what the new primary wrote reaches the old primary's directory.
     await waitFor(
       `the old primary to hold the new primary's journal (${journalDifference(topology.replica.dataDir, topology.primary.dataDir) ?? 'matching'})`,
-      () => journalDifference(topology!.replica.dataDir, topology!.primary.dataDir) === undefined,
+      () => journalDifference(topology.replica.dataDir, topology.primary.dataDir) === undefined,
       20000,
     );
     await producer.close();

@@ -4,7 +4,6 @@
 // the primary reclaiming segments; a wrong token is refused; and the replica opens as a store
 // holding every message the primary confirmed.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openFileStore } from '@tandem-mq/shared-store';
@@ -12,6 +11,7 @@ import { BrokerProcess } from './harness/broker-process.js';
 import { makeTempDir, removeTempDir } from './harness/cleanup-registry.js';
 import { useBrokerCleanup } from './harness/suite.js';
 import { StompitSession } from './harness/stompit-client.js';
+import { selfSignedCertificate } from './harness/certificate.js';
 import { uniqueName } from './harness/names.js';
 import { waitFor, sleep } from './harness/wait.js';
 import {
@@ -19,7 +19,9 @@ import {
   TcpRelay,
   copySegments,
   journalDifference,
+  produceNumbered,
   segmentFiles,
+  waitForSameJournal,
   type ReplicationState,
 } from './harness/replication.js';
 
@@ -83,20 +85,8 @@ describe('cross-region replication link', function () {
     return relay;
   }
 
-  /** Sends persistent 1 KiB messages with receipts, eight in flight at a time, numbered by an x-index header. */
-  async function produce(broker: BrokerProcess, queue: string, from: number, count: number): Promise<void> {
-    const session = await StompitSession.connect(broker.ports.stomp);
-    for (let i = from; i < from + count; i += 8) {
-      const sends: Array<Promise<void>> = [];
-      for (let j = i; j < Math.min(i + 8, from + count); j++) sends.push(session.send(queue, BODY, { persistent: 'true', 'x-index': String(j) }));
-      await Promise.all(sends);
-    }
-    await session.disconnect();
-  }
-
-  async function caughtUp(broker: BrokerProcess, replicaDir: string, timeoutMs = 20000): Promise<void> {
-    await waitFor(`the replica to match the primary (${journalDifference(broker.dataDir, replicaDir) ?? 'matching'})`, () => journalDifference(broker.dataDir, replicaDir) === undefined, timeoutMs);
-  }
+  const produce = (broker: BrokerProcess, queue: string, from: number, count: number): Promise<void> => produceNumbered(broker.ports.stomp, queue, from, count, BODY);
+  const caughtUp = (broker: BrokerProcess, replicaDir: string, timeoutMs?: number): Promise<void> => waitForSameJournal(broker.dataDir, replicaDir, timeoutMs);
 
   /** Stops the broker (its head segment is cut to its last record) and waits for a byte-identical replica. */
   async function stopAndMatchExactly(broker: BrokerProcess, replicaDir: string): Promise<void> {
@@ -290,12 +280,7 @@ describe('cross-region replication link', function () {
   it('runs the link over TLS when configured', async function () {
     const broker = await primary();
     const certDir = tempDir('link-tls');
-    const cert = path.join(certDir, 'cert.pem');
-    const key = path.join(certDir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCertificate(certDir);
     const replicaDir = tempDir('replica');
     const rx = await receiver(replicaDir, { tls: { cert, key } });
     // A plaintext replicator cannot talk to it.

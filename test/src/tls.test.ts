@@ -1,26 +1,15 @@
 // STOMP over TLS: the listener named in the config's tls block serves frames behind a handshake
 // (with a throwaway self-signed certificate made by openssl for the test).
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { BrokerProcess } from './harness/broker-process.js';
+import { selfSignedCertificate } from './harness/certificate.js';
 import { makeTempDir, trackCloser } from './harness/cleanup-registry.js';
 import { useBrokerCleanup } from './harness/suite.js';
 import { Inbox } from './harness/inbox.js';
 import { encodeFrame, FrameDecoder, type WireFrame } from './wire/frame-codec.js';
-
-function selfSignedCertificate(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { cert, key };
-}
 
 /** Frames arriving on any socket, decoded by the test codec. */
 function framesOf(socket: net.Socket): Inbox<WireFrame> {

@@ -17,27 +17,12 @@ import { BrokerPair } from '../harness/pair.js';
 import { ensureActiveMQ, javaVersion } from './activemq.js';
 import { ACTIVEMQ_LOCK_INTERVAL_DEFAULT_MS, startActiveMQPair, type ActiveMQPair } from './activemq-pair.js';
 import { machineInfo, type BrokerName } from './report.js';
+import { envInt, envList } from './env.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 const MODES = ['durability', 'throughput'] as const;
 const SIGNALS: readonly ChaosSignal[] = ['SIGKILL', 'SIGTERM', 'SIGSTOP'];
 const SIGNAL_LABELS: Record<ChaosSignal, string> = { SIGKILL: 'kill -9', SIGTERM: 'SIGTERM', SIGSTOP: 'SIGSTOP past the lease' };
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
-function envList<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
-  const raw = process.env[name];
-  if (!raw) return [...fallback];
-  const picked = raw.split(',').map((s) => s.trim());
-  for (const value of picked) if (!allowed.includes(value as T)) throw new Error(`${name}: unknown value ${value} (allowed: ${allowed.join(', ')})`);
-  return picked as T[];
-}
 
 const RUNS = envInt('BENCH_FAILOVER_RUNS', 10);
 const MESSAGES = envInt('BENCH_FAILOVER_MESSAGES', 2000);

@@ -7,24 +7,9 @@ import { removeTempDir } from '../harness/cleanup-registry.js';
 import { ensureActiveMQ, javaVersion, startActiveMQ, type SyncMode } from './activemq.js';
 import { describeRun, machineInfo, markdownTable, writeResults, type BrokerName, type ScenarioRun, type ScenarioSpec } from './report.js';
 import { runFanoutWorkload, runQueueWorkload, type WorkloadResult } from './workloads.js';
+import { envInt, envList } from './env.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
-function envList<T extends string>(name: string, allowed: readonly T[]): T[] {
-  const raw = process.env[name];
-  if (!raw) return [...allowed];
-  const picked = raw.split(',').map((s) => s.trim());
-  for (const value of picked) if (!allowed.includes(value as T)) throw new Error(`${name}: unknown value ${value} (allowed: ${allowed.join(', ')})`);
-  return picked as T[];
-}
 
 const MESSAGES = envInt('BENCH_MESSAGES', 50000);
 const FANOUT_MESSAGES = envInt('BENCH_FANOUT_MESSAGES', 20000);

@@ -4,8 +4,9 @@
 // (SWITCHOVER, or kill -9 of the primary and FAILOVER). It measures from the command to the first
 // RECEIPT from the new primary, and reports what was lost, stored twice or delivered after its ACK.
 import { randomBytes } from 'node:crypto';
-import { FailoverClient, type FailoverClientError, type Message } from '@tandem-mq/failover-client';
+import { FailoverClient } from '@tandem-mq/failover-client';
 import { trackCloser } from '../harness/cleanup-registry.js';
+import { AckLedger } from '../harness/ack-ledger.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
 export interface PromoteRunOptions {
@@ -56,33 +57,12 @@ export async function runPromotion(options: PromoteRunOptions): Promise<PromoteR
     await consumer.connect();
 
     const failures: string[] = [];
-    const deliveries = new Map<string, Array<{ messageId: string; afterConfirmedAck: boolean }>>();
-    /** When each message's ACK receipt came (epoch ms). */
-    const confirmedAcks = new Map<string, number>();
-    let acksUnsettled = 0;
-    await consumer.subscribe(
-      queue,
-      (message: Message) => {
-        const text = message.text();
-        const body = text.slice(0, text.indexOf('|'));
-        const list = deliveries.get(body) ?? [];
-        list.push({ messageId: message.messageId, afterConfirmedAck: confirmedAcks.has(body) });
-        deliveries.set(body, list);
-        acksUnsettled++;
-        message.ack().then(
-          () => {
-            acksUnsettled--;
-            if (!confirmedAcks.has(body)) confirmedAcks.set(body, Date.now());
-          },
-          // An ACK lost with its connection is in doubt: the message is gone or comes again.
-          (error: FailoverClientError) => {
-            acksUnsettled--;
-            if (error.code !== 'TANDEM_ERR_DELIVERY_STALE') failures.push(`ack ${body}: ${error.code} ${error.message}`);
-          },
-        );
-      },
-      { ack: 'client-individual' },
-    );
+    const ledger = await AckLedger.subscribe(consumer, queue, {
+      onAckFailure: (body, error) => failures.push(`ack ${body}: ${error.code} ${error.message}`),
+      // The body starts with its name, then padding.
+      bodyOf: (text) => text.slice(0, text.indexOf('|')),
+    });
+    const { deliveries, confirmedAcks } = ledger;
 
     const padding = 'x'.repeat(options.bodySize);
     const receipts = new Map<string, number>();
@@ -138,7 +118,7 @@ export async function runPromotion(options: PromoteRunOptions): Promise<PromoteR
     // Done when every receipted message came, or (losses being possible after a FAILOVER) when the
     // new primary holds nothing more of the queue and no ACK is under way.
     const drained = async (): Promise<boolean> =>
-      acksUnsettled === 0 && ([...receipts.keys()].every((body) => deliveries.has(body)) || (await options.drained(queue)));
+      ledger.unsettled === 0 && ([...receipts.keys()].every((body) => deliveries.has(body)) || (await options.drained(queue)));
     await waitFor('every receipted message delivered or the queue drained', drained, options.timeoutMs, 100).catch(() => undefined);
     await sleep(250);
     return {
@@ -149,11 +129,9 @@ export async function runPromotion(options: PromoteRunOptions): Promise<PromoteR
       sent: next,
       receipted: receipts.size,
       lost: [...receipts].filter(([body]) => !deliveries.has(body)).map(([body, receiptAt]) => ({ body, receiptAt })),
-      storedTwice: [...deliveries.values()].filter((list) => new Set(list.map((d) => d.messageId)).size > 1).length,
-      afterAck: [...deliveries]
-        .filter(([, list]) => list.some((d) => d.afterConfirmedAck))
-        .map(([body]) => ({ body, ackAt: confirmedAcks.get(body) ?? NaN })),
-      redeliveries: [...deliveries.values()].reduce((n, list) => n + list.length - 1, 0),
+      storedTwice: ledger.storedTwice().length,
+      afterAck: ledger.afterAck().map((body) => ({ body, ackAt: confirmedAcks.get(body) ?? NaN })),
+      redeliveries: ledger.redeliveries(),
       failures,
     };
   } finally {

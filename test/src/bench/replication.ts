@@ -19,16 +19,9 @@ import { Regions } from './region-brokers.js';
 import { ReplicaTail } from './replica-tail.js';
 import { machineInfo } from './report.js';
 import { summarize, type LatencySummary } from './stats.js';
+import { envInt } from './env.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const SECONDS = envInt('BENCH_REPLICATION_SECONDS', 60);
 const RATE = envInt('BENCH_REPLICATION_RATE', 10000);

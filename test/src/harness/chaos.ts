@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FailoverClient, type FailoverClientError, type Message } from '@tandem-mq/failover-client';
+import { FailoverClient } from '@tandem-mq/failover-client';
 import { FrameScanner, decodeRecord, journalFormat, parseSegmentFileName, type EpochRecord } from '@tandem-mq/shared-store';
 import { adminRequest, type DestinationRow } from './admin-client.js';
 import { trackCloser } from './cleanup-registry.js';
+import { AckLedger } from './ack-ledger.js';
 import type { BrokerPair, PairMember } from './pair.js';
 import { sleep, waitFor } from './wait.js';
 
@@ -120,31 +121,10 @@ export async function runChaosOn(target: ChaosTarget, options: ChaosOptions): Pr
   await consumer.connect();
 
   const failures: string[] = [];
-  const deliveries = new Map<string, Array<{ messageId: string; afterConfirmedAck: boolean }>>();
-  const confirmedAcks = new Set<string>();
-  let acksUnsettled = 0;
-  await consumer.subscribe(
-    queue,
-    (message: Message) => {
-      const body = message.text();
-      const list = deliveries.get(body) ?? [];
-      list.push({ messageId: message.messageId, afterConfirmedAck: confirmedAcks.has(body) });
-      deliveries.set(body, list);
-      acksUnsettled++;
-      message.ack().then(
-        () => {
-          acksUnsettled--;
-          confirmedAcks.add(body);
-        },
-        // An ACK lost with its connection is in doubt: the message is gone or comes again.
-        (error: FailoverClientError) => {
-          acksUnsettled--;
-          if (error.code !== 'TANDEM_ERR_DELIVERY_STALE') failures.push(`ack ${body}: ${error.code} ${error.message}`);
-        },
-      );
-    },
-    { ack: 'client-individual' },
-  );
+  const ledger = await AckLedger.subscribe(consumer, queue, {
+    onAckFailure: (body, error) => failures.push(`ack ${body}: ${error.code} ${error.message}`),
+  });
+  const { deliveries } = ledger;
 
   let signalledAt: number | undefined;
   let resumedAt: number | undefined;
@@ -187,7 +167,7 @@ export async function runChaosOn(target: ChaosTarget, options: ChaosOptions): Pr
   let lastDelivery = Date.now();
   let deliveryCount = 0;
   const drained = async (): Promise<boolean> => {
-    if (acksUnsettled > 0 || [...receipted].some((body) => !deliveries.has(body))) return false;
+    if (ledger.unsettled > 0 || [...receipted].some((body) => !deliveries.has(body))) return false;
     if (successor.queueDrained !== undefined) return successor.queueDrained(queue);
     // A broker we cannot ask: done once nothing has been delivered for a while.
     const count = [...deliveries.values()].reduce((n, list) => n + list.length, 0);
@@ -213,9 +193,9 @@ export async function runChaosOn(target: ChaosTarget, options: ChaosOptions): Pr
     receipted: receipted.size,
     unconfirmedAtSignal,
     lost: [...receipted].filter((body) => !deliveries.has(body)),
-    storedTwice: [...deliveries].filter(([, list]) => new Set(list.map((d) => d.messageId)).size > 1).map(([body]) => body),
-    afterAck: [...deliveries].filter(([, list]) => list.some((d) => d.afterConfirmedAck)).map(([body]) => body),
-    redeliveries: [...deliveries.values()].reduce((n, list) => n + list.length - 1, 0),
+    storedTwice: ledger.storedTwice(),
+    afterAck: ledger.afterAck(),
+    redeliveries: ledger.redeliveries(),
     failures,
   };
   if (victimFenced !== undefined) result.victimFenced = victimFenced;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BrokerProcess } from './broker-process.js';
-import { makeTempDir } from './cleanup-registry.js';
+import { makeTempDir, releaseClients } from './cleanup-registry.js';
 import { freePort } from './pair.js';
 import { waitFor } from './wait.js';
 
@@ -189,4 +189,26 @@ export class RegionTopology {
   tails(): string {
     return [...this.started].map((b) => `--- ${b.configPath} ---\n${b.tail(40)}`).join('\n');
   }
+}
+
+/**
+ * Mocha hooks for tests that build regions: `create()` makes the test's topology; after each test
+ * the clients are released, a failed test prints the brokers' last lines, and every broker is killed.
+ */
+export function regionTests(): { create: typeof RegionTopology.create; readonly current: RegionTopology | undefined } {
+  let current: RegionTopology | undefined;
+  afterEach(async function () {
+    releaseClients();
+    const topology = current;
+    current = undefined;
+    if (topology === undefined) return;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${topology.tails()}\n`);
+    await topology.killAll();
+  });
+  return {
+    create: async (...args) => (current = await RegionTopology.create(...args)),
+    get current() {
+      return current;
+    },
+  };
 }

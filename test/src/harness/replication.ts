@@ -7,6 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { followChild, makeTempDir, trackCloser, type ExitStatus } from './cleanup-registry.js';
+import { StompitSession } from './stompit-client.js';
+import { waitFor } from './wait.js';
 
 export const REPLICATION_CLI = fileURLToPath(new URL('../../../replicator/dist/cli.js', import.meta.url));
 
@@ -334,4 +336,24 @@ export function copySegments(from: string): string {
   const to = makeTempDir('replica-copy');
   for (const [name, bytes] of segmentFiles(from)) fs.writeFileSync(path.join(to, name), bytes);
   return to;
+}
+
+/** Waits until the replica holds the primary's journal (journalDifference() names what still differs). */
+export async function waitForSameJournal(primaryDir: string, replicaDir: string, timeoutMs = 20000): Promise<void> {
+  await waitFor(
+    `the replica to match the primary (${journalDifference(primaryDir, replicaDir) ?? 'matching'})`,
+    () => journalDifference(primaryDir, replicaDir) === undefined,
+    timeoutMs,
+  );
+}
+
+/** Sends `body` as persistent messages with receipts, eight in flight at a time, numbered by an x-index header. */
+export async function produceNumbered(stompPort: number, queue: string, from: number, count: number, body: Buffer): Promise<void> {
+  const session = await StompitSession.connect(stompPort);
+  for (let i = from; i < from + count; i += 8) {
+    const sends: Array<Promise<void>> = [];
+    for (let j = i; j < Math.min(i + 8, from + count); j++) sends.push(session.send(queue, body, { persistent: 'true', 'x-index': String(j) }));
+    await Promise.all(sends);
+  }
+  await session.disconnect();
 }

@@ -10,7 +10,7 @@ import type { Delivery, EncodingCache } from '../../core/types.js';
 import { wire } from './codec-fixtures.js';
 import type { StompVersion } from './frame.js';
 import { messageFrame, receiptFrame } from './handlers/outbound.js';
-import { FakeCore, FakeTransport, ManualClock, frame, settle } from './handlers/test-harness.js';
+import { FakeCore, FakeTransport, ManualClock, frame, settle, testDelivery as delivery } from './handlers/test-harness.js';
 import { encodeMessage, encodeReceipt } from './message-encoder.js';
 import { Outbox } from './outbox.js';
 import { serializeFrame } from './serializer.js';
@@ -18,23 +18,6 @@ import { StompSession } from './session.js';
 
 const VERSIONS: StompVersion[] = ['1.0', '1.1', '1.2'];
 
-function delivery(overrides: Partial<Delivery> = {}): Delivery {
-  return {
-    subscriptionId: 'sub-1',
-    ackId: '7',
-    messageId: 'ID:m-1',
-    destination: '/queue/a',
-    headers: {},
-    body: Buffer.from('hello'),
-    persistent: false,
-    priority: 4,
-    expires: 0,
-    timestamp: 1_700_000_000_000,
-    redelivered: false,
-    redeliveryCount: 0,
-    ...overrides,
-  };
-}
 
 /** What the session wrote before MESSAGE had its own encoder: serializeFrame, and for 1.0 its fallback. */
 function reference(d: Delivery, version: StompVersion): Buffer {

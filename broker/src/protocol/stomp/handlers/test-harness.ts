@@ -233,21 +233,7 @@ export class SessionHarness {
   }
 
   deliver(delivery: Partial<Delivery> = {}): void {
-    this.connection.sink.deliver({
-      subscriptionId: 'sub-1',
-      ackId: '7',
-      messageId: 'ID:m-1',
-      destination: '/queue/a',
-      headers: {},
-      body: Buffer.from('hello'),
-      persistent: false,
-      priority: 4,
-      expires: 0,
-      timestamp: 1_700_000_000_000,
-      redelivered: false,
-      redeliveryCount: 0,
-      ...delivery,
-    });
+    this.connection.sink.deliver(testDelivery(delivery));
   }
 
   /** Everything the server has written, parsed back into frames (heart-beat EOLs are skipped). */
@@ -273,3 +259,22 @@ export class SessionHarness {
 }
 
 export { header };
+
+/** A delivery of 'hello' on /queue/a, subscription sub-1, with `overrides` applied. */
+export function testDelivery(overrides: Partial<Delivery> = {}): Delivery {
+  return {
+    subscriptionId: 'sub-1',
+    ackId: '7',
+    messageId: 'ID:m-1',
+    destination: '/queue/a',
+    headers: {},
+    body: Buffer.from('hello'),
+    persistent: false,
+    priority: 4,
+    expires: 0,
+    timestamp: 1_700_000_000_000,
+    redelivered: false,
+    redeliveryCount: 0,
+    ...overrides,
+  };
+}
